@@ -1,0 +1,109 @@
+/**
+ * Telemetry rules that need no I/O: what a device message must look like and how it is keyed.
+ * Devices publish JSON on dt/civic/<compound>/<thing>/<signal>; delivery is at least once, so the key
+ * of a stored message is derived from the message itself and a redelivery lands on the same item.
+ */
+import { z } from 'zod';
+
+/** AWS IoT thing names: letters, digits, colon, underscore, hyphen; 1–128 characters. */
+export const thingNameSchema = z.string().regex(/^[A-Za-z0-9:_-]{1,128}$/, 'Not a valid thing name');
+export const compoundIdSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'Not a valid compound id');
+export const signalSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'Not a valid signal name');
+
+/**
+ * What the ingest rule hands the function: the raw payload base64-encoded (so non-JSON payloads arrive
+ * intact and can be recorded as rejected), plus the topic levels and broker metadata.
+ */
+export const ruleEventSchema = z
+  .object({
+    payload: z.string(),
+    compoundId: z.string().optional(),
+    thingName: z.string().optional(),
+    signal: z.string().optional(),
+    clientId: z.string(),
+    receivedAt: z.number().int().nonnegative(),
+    topic: z.string().optional(),
+  })
+  .strict();
+export type RuleEvent = z.infer<typeof ruleEventSchema>;
+
+const deviceTime = z.union([
+  z.iso.datetime({ offset: true }).transform((value) => new Date(value).toISOString()),
+  z
+    .number()
+    .int()
+    .positive()
+    .transform((value) => new Date(value).toISOString()),
+]);
+
+/** The envelope every device message shares; signal-specific fields travel alongside. */
+export const telemetrySchema = z
+  .object({
+    ts: deviceTime.optional(),
+    seq: z.number().int().nonnegative().optional(),
+  })
+  .catchall(z.json());
+export type TelemetryMessage = z.infer<typeof telemetrySchema>;
+
+export type IngestDecision =
+  | {
+      kind: 'accepted';
+      compoundId: string;
+      thingName: string;
+      signal: string;
+      observedAt: string;
+      receivedAt: string;
+      seq?: number;
+      fields: Record<string, unknown>;
+    }
+  | { kind: 'rejected'; compoundId: string; reason: string; receivedAt: string };
+
+const describe = (error: z.ZodError): string =>
+  error.issues
+    .map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(message)'}: ${issue.message}`)
+    .join('; ');
+
+/**
+ * Decides whether a device message is stored as telemetry or recorded as rejected, and why. The
+ * publishing client must be the thing named in the topic: the IoT policy already enforces that, and
+ * checking it again here keeps a misconfigured policy from letting one device speak for another.
+ */
+export const decideIngest = (event: RuleEvent): IngestDecision => {
+  const receivedAt = new Date(event.receivedAt).toISOString();
+  const compound = compoundIdSchema.safeParse(event.compoundId);
+  const compoundId = compound.success ? compound.data : 'unknown';
+  const reject = (reason: string): IngestDecision => ({ kind: 'rejected', compoundId, reason, receivedAt });
+
+  if (!compound.success) return reject(`topic: compound ${JSON.stringify(event.compoundId)} is not valid`);
+  const thing = thingNameSchema.safeParse(event.thingName);
+  if (!thing.success) return reject(`topic: thing ${JSON.stringify(event.thingName)} is not valid`);
+  const signal = signalSchema.safeParse(event.signal);
+  if (!signal.success) return reject(`topic: signal ${JSON.stringify(event.signal)} is not valid`);
+  if (event.clientId !== thing.data) {
+    return reject(`client ${event.clientId} may not publish for thing ${thing.data}`);
+  }
+
+  const text = Buffer.from(event.payload, 'base64').toString('utf8');
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return reject('payload is not JSON');
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    return reject('payload is not a JSON object');
+  const parsed = telemetrySchema.safeParse(raw);
+  if (!parsed.success) return reject(describe(parsed.error));
+
+  const { ts, seq, ...fields } = parsed.data;
+  return {
+    kind: 'accepted',
+    compoundId,
+    thingName: thing.data,
+    signal: signal.data,
+    observedAt: ts ?? receivedAt,
+    receivedAt,
+    ...(seq === undefined ? {} : { seq }),
+    fields,
+  };
+};

@@ -1,0 +1,117 @@
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+
+const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const functionsRoot = path.join(projectRoot, 'functions');
+
+let sourcesDigest: string | undefined;
+/**
+ * A digest of everything a bundle can contain (function sources and the lock file). Used as the asset
+ * hash, so an unchanged function is not bundled again: CDK reuses the staged asset in cdk.out, which
+ * keeps `npm run synth` and the local cloud's start fast as features grow.
+ */
+const digestOfSources = (): string => {
+  if (sourcesDigest !== undefined) return sourcesDigest;
+  const hash = createHash('sha256');
+  const files = readdirSync(functionsRoot, { recursive: true, withFileTypes: true })
+    .filter(
+      (entry) => entry.isFile() && /\.(ts|js|json)$/.test(entry.name) && !/\.test\.ts$/.test(entry.name),
+    )
+    .map((entry) => path.join(entry.parentPath, entry.name))
+    .sort();
+  for (const file of [...files, path.join(projectRoot, 'package-lock.json')]) {
+    hash.update(path.relative(projectRoot, file)).update('\0').update(readFileSync(file)).update('\0');
+  }
+  sourcesDigest = hash.digest('hex');
+  return sourcesDigest;
+};
+
+/** What every function shares: the table it stores in and where failed async invocations go. */
+/** Bump when the bundling options below change, so cached bundles are rebuilt. */
+const BUNDLING_VERSION = 'esm-node24-minified-sourcemap-v1';
+
+export interface FunctionDefaults {
+  table: ITableV2;
+  failureQueue: IQueue;
+}
+
+export interface CivicFunctionProps {
+  /** Handler module, relative to functions/, e.g. 'violations/ingest.handler.ts'. */
+  entry: string;
+  /** Exported handler name in that module. */
+  handler?: string;
+  description: string;
+  defaults: FunctionDefaults;
+  /** Table access: least privilege, granted here so nobody forgets to narrow it. */
+  tableAccess: 'read' | 'write' | 'read-write' | 'none';
+  environment?: Record<string, string>;
+  memorySize?: number;
+  timeout?: Duration;
+}
+
+/**
+ * The one function shape of civic-cell: Node.js 24 on arm64, minified ESM bundles with source maps
+ * (everything bundled, the AWS SDK included, so what is tested locally is what deploys), explicit memory
+ * and timeout, a retained log group, active tracing, and a failure destination for async invocations.
+ */
+export class CivicFunction extends NodejsFunction {
+  constructor(scope: Construct, id: string, props: CivicFunctionProps) {
+    const logGroup = new LogGroup(scope, `${id}Logs`, {
+      retention: RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    super(scope, id, {
+      entry: path.join(functionsRoot, props.entry),
+      handler: props.handler ?? 'handler',
+      description: props.description,
+      runtime: Runtime.NODEJS_24_X,
+      architecture: Architecture.ARM_64,
+      memorySize: props.memorySize ?? 512,
+      timeout: props.timeout ?? Duration.seconds(10),
+      tracing: Tracing.ACTIVE,
+      logGroup,
+      onFailure: new SqsDestination(props.defaults.failureQueue),
+      retryAttempts: 2,
+      environment: {
+        TABLE_NAME: props.defaults.table.tableName,
+        POWERTOOLS_SERVICE_NAME: 'civic-cell',
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+        NODE_OPTIONS: '--enable-source-maps',
+        ...props.environment,
+      },
+      bundling: {
+        assetHash: createHash('sha256')
+          .update(digestOfSources())
+          .update(props.entry)
+          .update(BUNDLING_VERSION)
+          .digest('hex'),
+        format: OutputFormat.ESM,
+        target: 'node24',
+        minify: true,
+        sourceMap: true,
+        externalModules: [],
+        mainFields: ['module', 'main'],
+        banner:
+          "import { createRequire as __civicCreateRequire } from 'node:module'; const require = __civicCreateRequire(import.meta.url);",
+      },
+    });
+    Validations.of(this).acknowledge({
+      id: 'Serverless::Serverless-LambdaDLQ',
+      reason:
+        'Async invocations go to an on-failure destination (the AsyncFailures queue), which keeps the whole invocation record; API routes are synchronous and have no async events to lose.',
+    });
+    if (props.tableAccess === 'read') props.defaults.table.grantReadData(this);
+    if (props.tableAccess === 'write') props.defaults.table.grantWriteData(this);
+    if (props.tableAccess === 'read-write') props.defaults.table.grantReadWriteData(this);
+  }
+}
