@@ -1,0 +1,223 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { mintRoleToken, type LocalTokenRequest, startControlPlane } from './control-plane.js';
+import { ensureTables, localCredentials, startDynamoDbLocal } from './dynamodb.js';
+import { createLocalIssuer, type LocalIssuer, startHttpApi } from './http-api/index.js';
+import { type LocalBroker, startBroker } from './iot/broker.js';
+import { ensureCa, type LocalCa } from './iot/ca.js';
+import { startIotDataPlane } from './iot/data-plane.js';
+import { LambdaService } from './lambda/service.js';
+import { freePort } from './ports.js';
+import { RulesEngine } from './rules-engine.js';
+import { startSchedules } from './schedules.js';
+import { startStepFunctions } from './stepfunctions/index.js';
+import { ensureSynthesized } from './synth.js';
+import { LOCAL_REGION, type LocalStack, loadTemplate, readStack } from './template.js';
+
+export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const STACK_NAME = 'CivicCell';
+
+/** Ports used by `npm start`; tests and benchmarks pass 0 everywhere for free ports. */
+export const DEFAULT_PORTS = { api: 3000, mqtt: 8883, dynamodb: 8000, iotData: 8081, stepFunctions: 8083, control: 8090 };
+export type Ports = typeof DEFAULT_PORTS;
+
+export interface LocalCloudOptions {
+  /** Where data (DynamoDB files, the CA, the issuer's key) lives; default `.local/`. */
+  dataDir?: string;
+  /** DynamoDB in memory, CA and signing key in a temporary folder removed at stop. */
+  inMemory?: boolean;
+  ports?: Partial<Ports>;
+  /** 'auto' synthesizes when the sources changed since the last synth. */
+  synth?: 'auto' | 'always' | 'never';
+  cdkOut?: string;
+  /** Delays before Lambda's async retries (AWS: about 1 and 2 minutes). */
+  asyncRetryDelaysMs?: number[];
+  /** Scales rate() schedules and Step Functions waits, for tests. */
+  timeScale?: number;
+  log?: (line: string) => void;
+  functionLog?: (functionName: string, line: string) => void;
+}
+
+export interface LocalCloud {
+  stack: LocalStack;
+  endpoints: {
+    api: string;
+    mqtt: { host: string; port: number };
+    dynamodb: string;
+    iotData: string;
+    stepFunctions: string;
+    control: string;
+  };
+  tableName: string;
+  caPath: string;
+  ca: LocalCa;
+  issuer: LocalIssuer;
+  broker: LocalBroker;
+  lambda: LambdaService;
+  rules: RulesEngine;
+  /** The environment a Node process needs to talk to the local cloud with the ordinary AWS SDK. */
+  sdkEnvironment: Record<string, string>;
+  token(request: LocalTokenRequest): Promise<string>;
+  /** Waits until every queued async invocation (rules, schedules) has finished, retries included. */
+  drain(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const resolvePorts = async (ports: Partial<Ports> | undefined, fallback: Ports): Promise<Ports> => {
+  const merged = { ...fallback, ...ports };
+  // The API's own URL is part of the template's environment (GetAtt ApiEndpoint), so it is fixed first.
+  if (merged.api === 0) merged.api = await freePort();
+  return merged;
+};
+
+/**
+ * Starts the embedded cloud from the synthesized template: DynamoDB Local with the template's tables,
+ * the MQTT broker on mutual TLS with the device policy, the rules engine, the functions, the HTTP API with
+ * its JWT authorizer, Step Functions, the IoT data plane, schedules, and a small control plane for
+ * tokens and device certificates. Everything listens on loopback.
+ */
+export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<LocalCloud> => {
+  const log = options.log ?? (() => undefined);
+  const cdkOut = options.cdkOut ?? path.join(PROJECT_ROOT, 'cdk.out');
+  const inMemory = options.inMemory ?? false;
+  const dataDir = options.dataDir ?? path.join(PROJECT_ROOT, '.local');
+  const scratch = inMemory ? mkdtempSync(path.join(tmpdir(), 'civic-cell-')) : undefined;
+  const stateDir = scratch ?? dataDir;
+  mkdirSync(stateDir, { recursive: true });
+  const cleanups: (() => Promise<void> | void)[] = [];
+  const stopAll = async () => {
+    for (const cleanup of cleanups.reverse()) {
+      try {
+        await cleanup();
+      } catch (error) {
+        log(`stop: ${(error as Error).message}`);
+      }
+    }
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
+  };
+
+  try {
+    if (options.synth !== 'never') {
+      await ensureSynthesized({ projectRoot: PROJECT_ROOT, cdkOut, stackName: STACK_NAME, force: options.synth === 'always', log });
+    }
+    const ports = await resolvePorts(options.ports, DEFAULT_PORTS);
+    const apiUrl = `http://127.0.0.1:${ports.api}`;
+    const stack = readStack(loadTemplate(cdkOut, STACK_NAME), { stackName: STACK_NAME, cdkOut, endpoints: { apiUrl } });
+    const userPool = stack.userPools[0];
+    if (userPool === undefined) throw new Error('The template has no Cognito user pool to stand in for');
+
+    const [dynamodb, ca, issuer] = await Promise.all([
+      startDynamoDbLocal({ port: ports.dynamodb, dataDir: inMemory ? undefined : path.join(dataDir, 'dynamodb'), log }),
+      ensureCa(path.join(stateDir, 'ca')),
+      createLocalIssuer({ issuer: userPool.issuer, keyDir: path.join(stateDir, 'issuer'), defaultClientId: userPool.clientIds[0] }),
+    ]);
+    cleanups.push(() => dynamodb.stop());
+    await ensureTables(dynamodb.client, stack.tables);
+
+    // Ports other components report back once bound; the functions learn them through their environment.
+    const iotDataPort = ports.iotData === 0 ? await freePort() : ports.iotData;
+    const sfnPort = ports.stepFunctions === 0 ? await freePort() : ports.stepFunctions;
+    const sdkEnvironment: Record<string, string> = {
+      AWS_REGION: LOCAL_REGION,
+      AWS_DEFAULT_REGION: LOCAL_REGION,
+      AWS_ACCESS_KEY_ID: localCredentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: localCredentials.secretAccessKey,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint,
+      AWS_ENDPOINT_URL_IOT_DATA_PLANE: `http://127.0.0.1:${iotDataPort}`,
+      AWS_ENDPOINT_URL_SFN: `http://127.0.0.1:${sfnPort}`,
+    };
+
+    const lambda = new LambdaService(stack.functions, {
+      baseEnvironment: { ...sdkEnvironment, PATH: process.env.PATH ?? '/usr/bin:/bin' },
+      asyncRetryDelaysMs: options.asyncRetryDelaysMs,
+      log,
+      functionLog: options.functionLog,
+      onAsyncFailure: (record) =>
+        log(`lambda ${record.requestContext.functionArn}: retries exhausted → ${record.destination ?? 'dropped'}: ${record.responsePayload.errorMessage}`),
+    });
+    cleanups.push(() => lambda.stop());
+
+    let broker: LocalBroker | undefined;
+    const rules = new RulesEngine({
+      rules: stack.topicRules,
+      lambda,
+      publish: async (topic, payload, qos) => broker?.publish(topic, payload, qos),
+      log,
+    });
+    broker = await startBroker({
+      ca,
+      port: ports.mqtt,
+      onPublish: (message) => rules.handle(message),
+      onDenied: (event) => log(`iot policy denied ${event.action} by ${event.clientId ?? '?'}${event.topic ? ` on ${event.topic}` : ''}: ${event.reason}`),
+      onError: (error) => log(`broker: ${(error as Error).message}`),
+    });
+    cleanups.push(() => broker?.close());
+
+    const iotData = await startIotDataPlane({ broker, port: iotDataPort });
+    cleanups.push(() => iotData.close());
+
+    const stepFunctions = await startStepFunctions({
+      port: sfnPort,
+      stateMachines: stack.stateMachines.map(({ arn, name, definition }) => ({ arn, name, definition })),
+      invokeLambda: (name, payload) => lambda.invoke(name, payload),
+      dynamodbEndpoint: dynamodb.endpoint,
+      waitTimeScale: options.timeScale,
+      log,
+    });
+    cleanups.push(() => stepFunctions.close());
+
+    const api = await startHttpApi({
+      port: ports.api,
+      apiId: 'local',
+      routes: stack.routes.map((route) => ({ routeKey: route.routeKey, target: route.functionName, authorizer: route.authorizer })),
+      jwksFor: (iss) => (iss === issuer.issuer ? issuer.jwks : undefined),
+      invoke: (target, event) => lambda.invoke(target, event),
+      log,
+    });
+    cleanups.push(() => api.close());
+
+    const clientId = userPool.clientIds[0] ?? 'local-app-client';
+    const control = await startControlPlane({ port: ports.control, issuer, clientId, ca });
+    cleanups.push(() => control.close());
+
+    const schedules = startSchedules({ schedules: stack.schedules, lambda, timeScale: options.timeScale, log });
+    cleanups.push(() => schedules.stop());
+
+    const tableName = stack.tables[0]?.tableName ?? '';
+    const endpoints = {
+      api: api.url,
+      mqtt: { host: broker.host, port: broker.port },
+      dynamodb: dynamodb.endpoint,
+      iotData: iotData.endpoint,
+      stepFunctions: stepFunctions.endpoint,
+      control: control.url,
+    };
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(
+      path.join(dataDir, 'cloud.json'),
+      JSON.stringify({ endpoints, tableName, caPath: ca.caPath, issuer: issuer.issuer, clientId, inMemory, pid: process.pid }, null, 2),
+    );
+    cleanups.push(() => rmSync(path.join(dataDir, 'cloud.json'), { force: true }));
+
+    return {
+      stack,
+      endpoints,
+      tableName,
+      caPath: ca.caPath,
+      ca,
+      issuer,
+      broker,
+      lambda,
+      rules,
+      sdkEnvironment: { ...sdkEnvironment, AWS_ENDPOINT_URL_SFN: stepFunctions.endpoint, AWS_ENDPOINT_URL_IOT_DATA_PLANE: iotData.endpoint },
+      token: (request) => mintRoleToken(issuer, clientId, request),
+      drain: () => lambda.drain(),
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+};

@@ -1,0 +1,74 @@
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+
+const DIGEST_FILE = '.civic-source-digest';
+/** Bump when the way the local cloud synthesizes changes. */
+const SYNTH_VERSION = 'direct-app-asset-metadata-v1';
+
+/** A digest of everything the template and its bundles are made from. */
+export const sourceDigest = (projectRoot: string): string => {
+  const hash = createHash('sha256').update(SYNTH_VERSION);
+  const files: string[] = [];
+  for (const folder of ['infra', 'functions']) {
+    for (const entry of readdirSync(path.join(projectRoot, folder), { recursive: true, withFileTypes: true })) {
+      if (entry.isFile() && !entry.name.endsWith('.test.ts')) files.push(path.join(entry.parentPath, entry.name));
+    }
+  }
+  files.sort();
+  for (const file of [...files, path.join(projectRoot, 'package-lock.json'), path.join(projectRoot, 'cdk.json')]) {
+    if (!existsSync(file)) continue;
+    hash.update(path.relative(projectRoot, file)).update('\0').update(readFileSync(file)).update('\0');
+  }
+  return hash.digest('hex');
+};
+
+/**
+ * Synthesizes the CDK app into cdk.out unless the template there was made from the same sources. Runs
+ * the app directly (what `cdk synth` does under the hood) without cdk-nag, which only reads the template;
+ * `npm run synth` runs the checks.
+ */
+export const ensureSynthesized = async (options: {
+  projectRoot: string;
+  cdkOut: string;
+  stackName: string;
+  force?: boolean;
+  log?: (line: string) => void;
+}): Promise<{ synthesized: boolean }> => {
+  const { projectRoot, cdkOut, stackName } = options;
+  const digest = sourceDigest(projectRoot);
+  const digestPath = path.join(cdkOut, DIGEST_FILE);
+  const templatePath = path.join(cdkOut, `${stackName}.template.json`);
+  if (!options.force && existsSync(templatePath) && existsSync(digestPath) && readFileSync(digestPath, 'utf8') === digest) {
+    return { synthesized: false };
+  }
+  options.log?.('Synthesizing the CDK app (infra/app.ts) …');
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'infra', 'app.ts')], {
+      cwd: projectRoot,
+      env: {
+        ...process.env,
+        CDK_OUTDIR: cdkOut,
+        CIVIC_SKIP_NAG: '1',
+        // What the cdk CLI sets: asset metadata is how the local cloud finds each function's bundle.
+        CDK_CONTEXT_JSON: JSON.stringify({ 'aws:cdk:enable-asset-metadata': true, 'aws:cdk:enable-path-metadata': true }),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const output: string[] = [];
+    child.stdout.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => {
+      output.push(chunk.toString());
+      for (const line of chunk.toString().split('\n')) {
+        if (line.startsWith('Bundling asset')) options.log?.(`  ${line.trim()}`);
+      }
+    });
+    child.on('error', reject);
+    child.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`Synthesis failed (exit ${code}):\n${output.join('').slice(-4000)}`)),
+    );
+  });
+  writeFileSync(digestPath, digest);
+  return { synthesized: true };
+};
