@@ -30,7 +30,9 @@ const cloud = await startLocalCloud({
   synth: values.synth ? 'always' : 'auto',
   ports: DEFAULT_PORTS,
   log,
-  functionLog: values['quiet-functions'] ? undefined : (name, line) => console.log(`  λ ${name.replace(/^CivicCell-/, '')} ${line}`),
+  functionLog: values['quiet-functions']
+    ? undefined
+    : (name, line) => console.log(`  λ ${name.replace(/^CivicCell-/, '')} ${line}`),
 }).catch((error: Error) => {
   console.error(`\nThe local cloud could not start: ${error.message}`);
   process.exit(1);

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { mintRoleToken, type LocalTokenRequest, startControlPlane } from './control-plane.js';
+import { type LocalTokenRequest, mintRoleToken, startControlPlane } from './control-plane.js';
 import { ensureTables, localCredentials, startDynamoDbLocal } from './dynamodb.js';
 import { createLocalIssuer, type LocalIssuer, startHttpApi } from './http-api/index.js';
 import { type LocalBroker, startBroker } from './iot/broker.js';
@@ -20,7 +20,14 @@ export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.
 export const STACK_NAME = 'CivicCell';
 
 /** Ports used by `npm start`; tests and benchmarks pass 0 everywhere for free ports. */
-export const DEFAULT_PORTS = { api: 3000, mqtt: 8883, dynamodb: 8000, iotData: 8081, stepFunctions: 8083, control: 8090 };
+export const DEFAULT_PORTS = {
+  api: 3000,
+  mqtt: 8883,
+  dynamodb: 8000,
+  iotData: 8081,
+  stepFunctions: 8083,
+  control: 8090,
+};
 export type Ports = typeof DEFAULT_PORTS;
 
 export interface LocalCloudOptions {
@@ -100,18 +107,36 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
 
   try {
     if (options.synth !== 'never') {
-      await ensureSynthesized({ projectRoot: PROJECT_ROOT, cdkOut, stackName: STACK_NAME, force: options.synth === 'always', log });
+      await ensureSynthesized({
+        projectRoot: PROJECT_ROOT,
+        cdkOut,
+        stackName: STACK_NAME,
+        force: options.synth === 'always',
+        log,
+      });
     }
     const ports = await resolvePorts(options.ports, DEFAULT_PORTS);
     const apiUrl = `http://127.0.0.1:${ports.api}`;
-    const stack = readStack(loadTemplate(cdkOut, STACK_NAME), { stackName: STACK_NAME, cdkOut, endpoints: { apiUrl } });
+    const stack = readStack(loadTemplate(cdkOut, STACK_NAME), {
+      stackName: STACK_NAME,
+      cdkOut,
+      endpoints: { apiUrl },
+    });
     const userPool = stack.userPools[0];
     if (userPool === undefined) throw new Error('The template has no Cognito user pool to stand in for');
 
     const [dynamodb, ca, issuer] = await Promise.all([
-      startDynamoDbLocal({ port: ports.dynamodb, dataDir: inMemory ? undefined : path.join(dataDir, 'dynamodb'), log }),
+      startDynamoDbLocal({
+        port: ports.dynamodb,
+        dataDir: inMemory ? undefined : path.join(dataDir, 'dynamodb'),
+        log,
+      }),
       ensureCa(path.join(stateDir, 'ca')),
-      createLocalIssuer({ issuer: userPool.issuer, keyDir: path.join(stateDir, 'issuer'), defaultClientId: userPool.clientIds[0] }),
+      createLocalIssuer({
+        issuer: userPool.issuer,
+        keyDir: path.join(stateDir, 'issuer'),
+        defaultClientId: userPool.clientIds[0],
+      }),
     ]);
     cleanups.push(() => dynamodb.stop());
     await ensureTables(dynamodb.client, stack.tables);
@@ -135,7 +160,9 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
       log,
       functionLog: options.functionLog,
       onAsyncFailure: (record) =>
-        log(`lambda ${record.requestContext.functionArn}: retries exhausted → ${record.destination ?? 'dropped'}: ${record.responsePayload.errorMessage}`),
+        log(
+          `lambda ${record.requestContext.functionArn}: retries exhausted → ${record.destination ?? 'dropped'}: ${record.responsePayload.errorMessage}`,
+        ),
     });
     cleanups.push(() => lambda.stop());
 
@@ -150,7 +177,10 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
       ca,
       port: ports.mqtt,
       onPublish: (message) => rules.handle(message),
-      onDenied: (event) => log(`iot policy denied ${event.action} by ${event.clientId ?? '?'}${event.topic ? ` on ${event.topic}` : ''}: ${event.reason}`),
+      onDenied: (event) =>
+        log(
+          `iot policy denied ${event.action} by ${event.clientId ?? '?'}${event.topic ? ` on ${event.topic}` : ''}: ${event.reason}`,
+        ),
       onError: (error) => log(`broker: ${(error as Error).message}`),
     });
     cleanups.push(() => broker?.close());
@@ -171,7 +201,11 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
     const api = await startHttpApi({
       port: ports.api,
       apiId: 'local',
-      routes: stack.routes.map((route) => ({ routeKey: route.routeKey, target: route.functionName, authorizer: route.authorizer })),
+      routes: stack.routes.map((route) => ({
+        routeKey: route.routeKey,
+        target: route.functionName,
+        authorizer: route.authorizer,
+      })),
       jwksFor: (iss) => (iss === issuer.issuer ? issuer.jwks : undefined),
       invoke: (target, event) => lambda.invoke(target, event),
       log,
@@ -182,7 +216,12 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
     const control = await startControlPlane({ port: ports.control, issuer, clientId, ca });
     cleanups.push(() => control.close());
 
-    const schedules = startSchedules({ schedules: stack.schedules, lambda, timeScale: options.timeScale, log });
+    const schedules = startSchedules({
+      schedules: stack.schedules,
+      lambda,
+      timeScale: options.timeScale,
+      log,
+    });
     cleanups.push(() => schedules.stop());
 
     const tableName = stack.tables[0]?.tableName ?? '';
@@ -197,7 +236,19 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
     mkdirSync(dataDir, { recursive: true });
     writeFileSync(
       path.join(dataDir, 'cloud.json'),
-      JSON.stringify({ endpoints, tableName, caPath: ca.caPath, issuer: issuer.issuer, clientId, inMemory, pid: process.pid }, null, 2),
+      JSON.stringify(
+        {
+          endpoints,
+          tableName,
+          caPath: ca.caPath,
+          issuer: issuer.issuer,
+          clientId,
+          inMemory,
+          pid: process.pid,
+        },
+        null,
+        2,
+      ),
     );
     cleanups.push(() => rmSync(path.join(dataDir, 'cloud.json'), { force: true }));
 
@@ -211,7 +262,11 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
       broker,
       lambda,
       rules,
-      sdkEnvironment: { ...sdkEnvironment, AWS_ENDPOINT_URL_SFN: stepFunctions.endpoint, AWS_ENDPOINT_URL_IOT_DATA_PLANE: iotData.endpoint },
+      sdkEnvironment: {
+        ...sdkEnvironment,
+        AWS_ENDPOINT_URL_SFN: stepFunctions.endpoint,
+        AWS_ENDPOINT_URL_IOT_DATA_PLANE: iotData.endpoint,
+      },
       token: (request) => mintRoleToken(issuer, clientId, request),
       drain: () => lambda.drain(),
       stop: stopAll,

@@ -16,7 +16,12 @@ export const tokenRequestSchema = z
     areaIds: z.array(z.string().min(1).max(64)).max(100).optional(),
     companyId: z.string().min(1).max(64).optional(),
     ownerId: z.string().min(1).max(64).optional(),
-    expiresInSeconds: z.number().int().min(-86_400).max(7 * 86_400).optional(),
+    expiresInSeconds: z
+      .number()
+      .int()
+      .min(-86_400)
+      .max(7 * 86_400)
+      .optional(),
   })
   .strict();
 export type LocalTokenRequest = z.infer<typeof tokenRequestSchema>;
@@ -28,8 +33,14 @@ export const DEMO_SUB_DISTRICT = 'sd-banshongyuan';
  * Mints an ID token as the user pool would for a user in the role's group, with tenancy as custom
  * attributes (the API's JWT authorizer accepts ID tokens: `aud` is the app client).
  */
-export const mintRoleToken = (issuer: LocalIssuer, clientId: string, request: LocalTokenRequest): Promise<string> => {
-  const claims: Record<string, string> = { 'custom:subDistrictId': request.subDistrictId ?? DEMO_SUB_DISTRICT };
+export const mintRoleToken = (
+  issuer: LocalIssuer,
+  clientId: string,
+  request: LocalTokenRequest,
+): Promise<string> => {
+  const claims: Record<string, string> = {
+    'custom:subDistrictId': request.subDistrictId ?? DEMO_SUB_DISTRICT,
+  };
   if (request.compoundIds) claims['custom:compoundIds'] = request.compoundIds.join(',');
   if (request.areaIds) claims['custom:areaIds'] = request.areaIds.join(',');
   if (request.companyId) claims['custom:companyId'] = request.companyId;
@@ -78,12 +89,17 @@ export const startControlPlane = async (options: {
     try {
       const url = new URL(request.url ?? '/', 'http://localhost');
       if (request.method === 'GET' && url.pathname === '/.well-known/openid-configuration') {
-        return send(response, 200, { ...options.issuer.openIdConfiguration(), jwks_uri: `${base}/.well-known/jwks.json` });
+        return send(response, 200, {
+          ...options.issuer.openIdConfiguration(),
+          jwks_uri: `${base}/.well-known/jwks.json`,
+        });
       }
-      if (request.method === 'GET' && url.pathname === '/.well-known/jwks.json') return send(response, 200, options.issuer.jwks);
+      if (request.method === 'GET' && url.pathname === '/.well-known/jwks.json')
+        return send(response, 200, options.issuer.jwks);
       if (request.method === 'POST' && url.pathname === '/tokens') {
         const parsed = tokenRequestSchema.safeParse(await readJson(request));
-        if (!parsed.success) return send(response, 400, { message: 'Invalid token request', issues: parsed.error.issues });
+        if (!parsed.success)
+          return send(response, 400, { message: 'Invalid token request', issues: parsed.error.issues });
         const token = await mintRoleToken(options.issuer, options.clientId, parsed.data);
         return send(response, 200, { token, role: parsed.data.role });
       }

@@ -63,7 +63,12 @@ export const startDynamoDbLocal = async (options: {
   });
 
   const endpoint = `http://127.0.0.1:${port}`;
-  const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: localCredentials, maxAttempts: 1 });
+  const client = new DynamoDBClient({
+    endpoint,
+    region: 'us-east-1',
+    credentials: localCredentials,
+    maxAttempts: 1,
+  });
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (exited !== undefined) throw exited;
@@ -78,7 +83,9 @@ export const startDynamoDbLocal = async (options: {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
-  options.log?.(`DynamoDB Local ready on ${endpoint}${options.dataDir ? ` (data in ${options.dataDir})` : ' (in memory)'}`);
+  options.log?.(
+    `DynamoDB Local ready on ${endpoint}${options.dataDir ? ` (data in ${options.dataDir})` : ' (in memory)'}`,
+  );
 
   return {
     endpoint,
@@ -130,13 +137,21 @@ export const ensureTables = async (client: DynamoDBClient, tables: TableSpec[]):
         );
       } else {
         const present = new Set((existing.Table?.GlobalSecondaryIndexes ?? []).map((gsi) => gsi.IndexName));
-        for (const gsi of table.globalSecondaryIndexes.filter((candidate) => !present.has(candidate.IndexName))) {
+        for (const gsi of table.globalSecondaryIndexes.filter(
+          (candidate) => !present.has(candidate.IndexName),
+        )) {
           await client.send(
             new UpdateTableCommand({
               TableName: table.tableName,
               AttributeDefinitions: table.attributeDefinitions,
               GlobalSecondaryIndexUpdates: [
-                { Create: { IndexName: gsi.IndexName, KeySchema: gsi.KeySchema, Projection: gsi.Projection as never } },
+                {
+                  Create: {
+                    IndexName: gsi.IndexName,
+                    KeySchema: gsi.KeySchema,
+                    Projection: gsi.Projection as never,
+                  },
+                },
               ],
             }),
           );

@@ -1,5 +1,5 @@
-import { compileRule, type CompiledRule, topicMatches, UnsupportedSqlError } from './iot-sql/index.js';
 import type { DevicePublish } from './iot/broker.js';
+import { type CompiledRule, compileRule, topicMatches, UnsupportedSqlError } from './iot-sql/index.js';
 import type { LambdaService } from './lambda/service.js';
 import type { TopicRuleAction, TopicRuleSpec } from './template.js';
 
@@ -32,7 +32,11 @@ interface ActiveRule {
 }
 
 const substitute = (template: string, message: DevicePublish): string =>
-  template.replace(/\$\{topic\((\d+)\)\}/g, (_match, index: string) => message.topic.split('/')[Number(index) - 1] ?? '')
+  template
+    .replace(
+      /\$\{topic\((\d+)\)\}/g,
+      (_match, index: string) => message.topic.split('/')[Number(index) - 1] ?? '',
+    )
     .replace(/\$\{topic\(\)\}/g, message.topic)
     .replace(/\$\{clientid\(\)\}/g, message.clientId);
 
@@ -54,7 +58,9 @@ export class RulesEngine {
           return { spec, compiled: compileRule(spec.sql, { sqlVersion: spec.sqlVersion }) };
         } catch (error) {
           if (error instanceof UnsupportedSqlError) {
-            throw new RuleStartError(`Topic rule ${spec.ruleName} (${spec.logicalId}) uses SQL the local cloud cannot run: ${error.message}`);
+            throw new RuleStartError(
+              `Topic rule ${spec.ruleName} (${spec.logicalId}) uses SQL the local cloud cannot run: ${error.message}`,
+            );
           }
           throw error;
         }
@@ -79,13 +85,21 @@ export class RulesEngine {
       try {
         output = compiled.evaluate(message.payload, context);
       } catch (error) {
-        this.fail(spec, message, [{ failedAction: 'SqlEvaluation', failedResource: spec.ruleName, errorMessage: (error as Error).message }]);
+        this.fail(spec, message, [
+          {
+            failedAction: 'SqlEvaluation',
+            failedResource: spec.ruleName,
+            errorMessage: (error as Error).message,
+          },
+        ]);
         continue;
       }
       if (output === undefined) continue;
       for (const action of spec.actions) {
         void this.run(action, output, message).catch((error: Error) =>
-          this.fail(spec, message, [{ failedAction: action.kind, failedResource: describe(action), errorMessage: error.message }]),
+          this.fail(spec, message, [
+            { failedAction: action.kind, failedResource: describe(action), errorMessage: error.message },
+          ]),
         );
       }
     }
@@ -95,7 +109,10 @@ export class RulesEngine {
     this.delivered++;
     switch (action.kind) {
       case 'lambda':
-        this.options.lambda.invokeAsync(action.functionArn, Buffer.isBuffer(output) ? parseOrRaw(output) : output);
+        this.options.lambda.invokeAsync(
+          action.functionArn,
+          Buffer.isBuffer(output) ? parseOrRaw(output) : output,
+        );
         return;
       case 'republish':
         await this.options.publish(
@@ -121,19 +138,28 @@ export class RulesEngine {
     const errorAction = spec.errorAction;
     if (errorAction?.kind === 'cloudwatchLogs') {
       if (this.options.onRuleError) this.options.onRuleError(errorAction.logGroupName, failure);
-      else this.options.log?.(`rule error ${spec.ruleName} → ${errorAction.logGroupName}: ${JSON.stringify(failure)}`);
+      else
+        this.options.log?.(
+          `rule error ${spec.ruleName} → ${errorAction.logGroupName}: ${JSON.stringify(failure)}`,
+        );
     } else if (errorAction !== undefined) {
       void this.run(errorAction, failure, message).catch((error: Error) =>
         this.options.log?.(`rule ${spec.ruleName}: error action failed too: ${error.message}`),
       );
     } else {
-      this.options.log?.(`rule ${spec.ruleName}: action failed (no error action): ${JSON.stringify(failures)}`);
+      this.options.log?.(
+        `rule ${spec.ruleName}: action failed (no error action): ${JSON.stringify(failures)}`,
+      );
     }
   }
 }
 
 const describe = (action: TopicRuleAction) =>
-  action.kind === 'lambda' ? action.functionArn : action.kind === 'republish' ? action.topic : action.logGroupName;
+  action.kind === 'lambda'
+    ? action.functionArn
+    : action.kind === 'republish'
+      ? action.topic
+      : action.logGroupName;
 
 /** A Lambda action receives JSON; a raw non-JSON payload (SELECT * on binary) arrives base64-encoded. */
 const parseOrRaw = (payload: Buffer): unknown => {

@@ -5,24 +5,44 @@ export class ScheduleExpressionError extends Error {
   override name = 'ScheduleExpressionError';
 }
 
-const UNITS: Record<string, number> = { minute: 60_000, minutes: 60_000, hour: 3_600_000, hours: 3_600_000, day: 86_400_000, days: 86_400_000 };
+const UNITS: Record<string, number> = {
+  minute: 60_000,
+  minutes: 60_000,
+  hour: 3_600_000,
+  hours: 3_600_000,
+  day: 86_400_000,
+  days: 86_400_000,
+};
 const DAY_NAMES = ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'];
 const MONTH_NAMES = ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'];
 
-const parseField = (field: string, min: number, max: number, names: string[] = [], nameOffset = 0): Set<number> | 'any' => {
+const parseField = (
+  field: string,
+  min: number,
+  max: number,
+  names: string[] = [],
+  nameOffset = 0,
+): Set<number> | 'any' => {
   if (field === '*' || field === '?') return 'any';
   const values = new Set<number>();
   const value = (text: string) => {
     const index = names.indexOf(text.toUpperCase());
     const number = index >= 0 ? index + nameOffset : Number(text);
-    if (!Number.isInteger(number) || number < min || number > max) throw new ScheduleExpressionError(`cron field value ${text} is out of range`);
+    if (!Number.isInteger(number) || number < min || number > max)
+      throw new ScheduleExpressionError(`cron field value ${text} is out of range`);
     return number;
   };
   for (const part of field.split(',')) {
     const [range, stepText] = part.split('/') as [string, string | undefined];
     const step = stepText === undefined ? 1 : Number(stepText);
-    if (!Number.isInteger(step) || step < 1) throw new ScheduleExpressionError(`cron step ${stepText} is not valid`);
-    const [from, to] = range === '*' ? [min, max] : range.includes('-') ? range.split('-').map(value) : [value(range), stepText ? max : value(range)];
+    if (!Number.isInteger(step) || step < 1)
+      throw new ScheduleExpressionError(`cron step ${stepText} is not valid`);
+    const [from, to] =
+      range === '*'
+        ? [min, max]
+        : range.includes('-')
+          ? range.split('-').map(value)
+          : [value(range), stepText ? max : value(range)];
     for (let current = from as number; current <= (to as number); current += step) values.add(current);
   }
   return values;
@@ -32,7 +52,8 @@ const parseField = (field: string, min: number, max: number, names: string[] = [
 export const parseCron = (body: string): ((date: Date) => boolean) => {
   const fields = body.trim().split(/\s+/);
   if (fields.length !== 6) throw new ScheduleExpressionError(`cron(${body}) needs 6 fields`);
-  if (fields.some((field) => /[LW#]/.test(field))) throw new ScheduleExpressionError(`cron(${body}): L, W and # are not supported locally`);
+  if (fields.some((field) => /[LW#]/.test(field)))
+    throw new ScheduleExpressionError(`cron(${body}): L, W and # are not supported locally`);
   const [minute, hour, dom, month, dow, year] = [
     parseField(fields[0] as string, 0, 59),
     parseField(fields[1] as string, 0, 23),
@@ -104,7 +125,9 @@ export const startSchedules = (options: {
     const schedule = parseScheduleExpression(spec.expression);
     for (const target of spec.targets) options.lambda.spec(target.arn);
     if (schedule.kind === 'rate') {
-      timers.push(setInterval(() => fire(spec, new Date()), Math.max(10, schedule.everyMs * (options.timeScale ?? 1))));
+      timers.push(
+        setInterval(() => fire(spec, new Date()), Math.max(10, schedule.everyMs * (options.timeScale ?? 1))),
+      );
     } else {
       let lastMinute = -1;
       timers.push(

@@ -12,12 +12,20 @@ export const sourceDigest = (projectRoot: string): string => {
   const hash = createHash('sha256').update(SYNTH_VERSION);
   const files: string[] = [];
   for (const folder of ['infra', 'functions']) {
-    for (const entry of readdirSync(path.join(projectRoot, folder), { recursive: true, withFileTypes: true })) {
-      if (entry.isFile() && !entry.name.endsWith('.test.ts')) files.push(path.join(entry.parentPath, entry.name));
+    for (const entry of readdirSync(path.join(projectRoot, folder), {
+      recursive: true,
+      withFileTypes: true,
+    })) {
+      if (entry.isFile() && !entry.name.endsWith('.test.ts'))
+        files.push(path.join(entry.parentPath, entry.name));
     }
   }
   files.sort();
-  for (const file of [...files, path.join(projectRoot, 'package-lock.json'), path.join(projectRoot, 'cdk.json')]) {
+  for (const file of [
+    ...files,
+    path.join(projectRoot, 'package-lock.json'),
+    path.join(projectRoot, 'cdk.json'),
+  ]) {
     if (!existsSync(file)) continue;
     hash.update(path.relative(projectRoot, file)).update('\0').update(readFileSync(file)).update('\0');
   }
@@ -40,7 +48,12 @@ export const ensureSynthesized = async (options: {
   const digest = sourceDigest(projectRoot);
   const digestPath = path.join(cdkOut, DIGEST_FILE);
   const templatePath = path.join(cdkOut, `${stackName}.template.json`);
-  if (!options.force && existsSync(templatePath) && existsSync(digestPath) && readFileSync(digestPath, 'utf8') === digest) {
+  if (
+    !options.force &&
+    existsSync(templatePath) &&
+    existsSync(digestPath) &&
+    readFileSync(digestPath, 'utf8') === digest
+  ) {
     return { synthesized: false };
   }
   options.log?.('Synthesizing the CDK app (infra/app.ts) …');
@@ -52,7 +65,10 @@ export const ensureSynthesized = async (options: {
         CDK_OUTDIR: cdkOut,
         CIVIC_SKIP_NAG: '1',
         // What the cdk CLI sets: asset metadata is how the local cloud finds each function's bundle.
-        CDK_CONTEXT_JSON: JSON.stringify({ 'aws:cdk:enable-asset-metadata': true, 'aws:cdk:enable-path-metadata': true }),
+        CDK_CONTEXT_JSON: JSON.stringify({
+          'aws:cdk:enable-asset-metadata': true,
+          'aws:cdk:enable-path-metadata': true,
+        }),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -66,7 +82,9 @@ export const ensureSynthesized = async (options: {
     });
     child.on('error', reject);
     child.on('exit', (code) =>
-      code === 0 ? resolve() : reject(new Error(`Synthesis failed (exit ${code}):\n${output.join('').slice(-4000)}`)),
+      code === 0
+        ? resolve()
+        : reject(new Error(`Synthesis failed (exit ${code}):\n${output.join('').slice(-4000)}`)),
     );
   });
   writeFileSync(digestPath, digest);

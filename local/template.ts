@@ -119,7 +119,8 @@ export interface LocalStack {
   outputs: Record<string, string>;
 }
 
-const shortHash = (value: string, length = 8) => createHash('sha256').update(value).digest('hex').slice(0, length);
+const shortHash = (value: string, length = 8) =>
+  createHash('sha256').update(value).digest('hex').slice(0, length);
 
 /** CloudFormation-style generated names: stack, logical id and a stable suffix. */
 const generatedName = (stackName: string, logicalId: string, maxLength = 64) => {
@@ -159,7 +160,10 @@ export class Resolver {
       case 'AWS::Lambda::Function':
         return this.explicitName(resource, 'FunctionName') ?? generatedName(this.stackName, logicalId);
       case 'AWS::StepFunctions::StateMachine':
-        return arn('states', `stateMachine:${this.explicitName(resource, 'StateMachineName') ?? generatedName(this.stackName, logicalId, 80)}`);
+        return arn(
+          'states',
+          `stateMachine:${this.explicitName(resource, 'StateMachineName') ?? generatedName(this.stackName, logicalId, 80)}`,
+        );
       case 'AWS::Cognito::UserPool':
         return `${LOCAL_REGION}_${shortHash(logicalId, 9)}`;
       case 'AWS::Cognito::UserPoolClient':
@@ -169,7 +173,10 @@ export class Resolver {
       case 'AWS::SQS::Queue':
         return `http://sqs.${LOCAL_REGION}.localhost/${LOCAL_ACCOUNT}/${this.explicitName(resource, 'QueueName') ?? generatedName(this.stackName, logicalId, 80)}`;
       case 'AWS::IoT::TopicRule':
-        return this.explicitName(resource, 'RuleName') ?? `${this.stackName}${logicalId}`.replace(/[^A-Za-z0-9_]/g, '_');
+        return (
+          this.explicitName(resource, 'RuleName') ??
+          `${this.stackName}${logicalId}`.replace(/[^A-Za-z0-9_]/g, '_')
+        );
       case 'AWS::Logs::LogGroup':
         return this.explicitName(resource, 'LogGroupName') ?? generatedName(this.stackName, logicalId, 512);
       default:
@@ -218,7 +225,9 @@ export class Resolver {
       case 'AWS::ApiGatewayV2::Api.ApiId':
         return id;
       default:
-        throw new TemplateError(`The local cloud cannot resolve Fn::GetAtt ${logicalId}.${attribute} (${resource.Type})`);
+        throw new TemplateError(
+          `The local cloud cannot resolve Fn::GetAtt ${logicalId}.${attribute} (${resource.Type})`,
+        );
     }
   }
 
@@ -245,7 +254,8 @@ export class Resolver {
 
   /** Resolves a value with intrinsics into plain JSON. */
   resolve(value: unknown): unknown {
-    if (Array.isArray(value)) return value.map((item) => this.resolve(item)).filter((item) => item !== undefined);
+    if (Array.isArray(value))
+      return value.map((item) => this.resolve(item)).filter((item) => item !== undefined);
     if (value === null || typeof value !== 'object') return value;
     const entries = Object.entries(value as Record<string, unknown>);
     if (entries.length === 1) {
@@ -296,22 +306,27 @@ export class Resolver {
   }
 
   private sub(arg: unknown): string {
-    const [text, variables] = Array.isArray(arg) ? (arg as [string, Record<string, unknown>]) : [arg as string, {}];
-    return text.replace(/\$\{([^}!][^}]*)\}/g, (_match, name: string) => {
-      if (name in variables) return this.string(variables[name]);
-      if (name.includes('.')) {
-        const [logicalId, attribute] = name.split('.') as [string, string];
-        return this.string(this.getAtt(logicalId, attribute));
-      }
-      return this.string(this.ref(name));
-    }).replace(/\$\{!/g, '${');
+    const [text, variables] = Array.isArray(arg)
+      ? (arg as [string, Record<string, unknown>])
+      : [arg as string, {}];
+    return text
+      .replace(/\$\{([^}!][^}]*)\}/g, (_match, name: string) => {
+        if (name in variables) return this.string(variables[name]);
+        if (name.includes('.')) {
+          const [logicalId, attribute] = name.split('.') as [string, string];
+          return this.string(this.getAtt(logicalId, attribute));
+        }
+        return this.string(this.ref(name));
+      })
+      .replace(/\$\{!/g, '${');
   }
 }
 
 const lambdaArnPattern = /^arn:aws:lambda:[^:]+:\d+:function:([^:]+)(?::.+)?$/;
 
 /** The function name from a name, an ARN or a qualified ARN, as Lambda's Invoke accepts them. */
-export const functionNameOf = (nameOrArn: string): string => lambdaArnPattern.exec(nameOrArn)?.[1] ?? nameOrArn;
+export const functionNameOf = (nameOrArn: string): string =>
+  lambdaArnPattern.exec(nameOrArn)?.[1] ?? nameOrArn;
 
 export const loadTemplate = (cdkOut: string, stackName: string): CloudFormationTemplate =>
   JSON.parse(readFileSync(path.join(cdkOut, `${stackName}.template.json`), 'utf8')) as CloudFormationTemplate;
@@ -324,7 +339,10 @@ export const readStack = (
   const { stackName, cdkOut } = options;
   const resolver = new Resolver(template, stackName, options.endpoints);
   const byType = (type: string) =>
-    Object.entries(template.Resources).filter(([, resource]) => resource.Type === type) as [string, Resource][];
+    Object.entries(template.Resources).filter(([, resource]) => resource.Type === type) as [
+      string,
+      Resource,
+    ][];
   const props = (resource: Resource) => (resource.Properties ?? {}) as Record<string, unknown>;
 
   for (const [logicalId, resource] of Object.entries(template.Resources)) {
@@ -333,24 +351,25 @@ export const readStack = (
     }
   }
 
-  const tables: TableSpec[] = [...byType('AWS::DynamoDB::Table'), ...byType('AWS::DynamoDB::GlobalTable')].map(
-    ([logicalId, resource]) => {
-      const p = resolver.resolve(props(resource)) as Record<string, any>;
-      return {
-        logicalId,
-        tableName: resolver.physicalId(logicalId),
-        keySchema: p.KeySchema,
-        attributeDefinitions: p.AttributeDefinitions,
-        globalSecondaryIndexes: (p.GlobalSecondaryIndexes ?? []).map((gsi: Record<string, any>) => ({
-          IndexName: gsi.IndexName,
-          KeySchema: gsi.KeySchema,
-          Projection: gsi.Projection ?? { ProjectionType: 'ALL' },
-        })),
-        streamViewType: p.StreamSpecification?.StreamViewType,
-        ttlAttribute: p.TimeToLiveSpecification?.Enabled ? p.TimeToLiveSpecification.AttributeName : undefined,
-      };
-    },
-  );
+  const tables: TableSpec[] = [
+    ...byType('AWS::DynamoDB::Table'),
+    ...byType('AWS::DynamoDB::GlobalTable'),
+  ].map(([logicalId, resource]) => {
+    const p = resolver.resolve(props(resource)) as Record<string, any>;
+    return {
+      logicalId,
+      tableName: resolver.physicalId(logicalId),
+      keySchema: p.KeySchema,
+      attributeDefinitions: p.AttributeDefinitions,
+      globalSecondaryIndexes: (p.GlobalSecondaryIndexes ?? []).map((gsi: Record<string, any>) => ({
+        IndexName: gsi.IndexName,
+        KeySchema: gsi.KeySchema,
+        Projection: gsi.Projection ?? { ProjectionType: 'ALL' },
+      })),
+      streamViewType: p.StreamSpecification?.StreamViewType,
+      ttlAttribute: p.TimeToLiveSpecification?.Enabled ? p.TimeToLiveSpecification.AttributeName : undefined,
+    };
+  });
 
   const invokeConfigs = new Map<string, { retries: number; onFailure?: string }>();
   for (const [, resource] of byType('AWS::Lambda::EventInvokeConfig')) {
@@ -367,7 +386,9 @@ export const readStack = (
     const p = props(resource);
     const assetPath = resource.Metadata?.['aws:asset:path'];
     if (typeof assetPath !== 'string') {
-      throw new TemplateError(`${logicalId}: no bundled asset (aws:asset:path metadata); inline code is not supported locally`);
+      throw new TemplateError(
+        `${logicalId}: no bundled asset (aws:asset:path metadata); inline code is not supported locally`,
+      );
     }
     const handler = String(p.Handler ?? 'index.handler');
     const dot = handler.lastIndexOf('.');
@@ -383,7 +404,8 @@ export const readStack = (
           return false;
         }
       });
-    if (moduleFile === undefined) throw new TemplateError(`${logicalId}: handler module ${moduleBase} not found in ${assetDir}`);
+    if (moduleFile === undefined)
+      throw new TemplateError(`${logicalId}: handler module ${moduleBase} not found in ${assetDir}`);
     const functionName = resolver.physicalId(logicalId);
     const env = (resolver.resolve((p.Environment as Record<string, unknown> | undefined)?.Variables ?? {}) ??
       {}) as Record<string, unknown>;
@@ -406,7 +428,8 @@ export const readStack = (
   const integrations = new Map<string, string>();
   for (const [logicalId, resource] of byType('AWS::ApiGatewayV2::Integration')) {
     const p = props(resource);
-    if (p.IntegrationType !== 'AWS_PROXY') throw new TemplateError(`${logicalId}: only Lambda proxy integrations are supported locally`);
+    if (p.IntegrationType !== 'AWS_PROXY')
+      throw new TemplateError(`${logicalId}: only Lambda proxy integrations are supported locally`);
     if (p.PayloadFormatVersion !== undefined && p.PayloadFormatVersion !== '2.0') {
       throw new TemplateError(`${logicalId}: only payload format 2.0 is supported locally`);
     }
@@ -415,14 +438,19 @@ export const readStack = (
   const authorizers = new Map<string, { issuer: string; audience: string[] }>();
   for (const [logicalId, resource] of byType('AWS::ApiGatewayV2::Authorizer')) {
     const p = resolver.resolve(props(resource)) as Record<string, any>;
-    if (p.AuthorizerType !== 'JWT') throw new TemplateError(`${logicalId}: only JWT authorizers are supported locally`);
-    authorizers.set(logicalId, { issuer: p.JwtConfiguration.Issuer, audience: p.JwtConfiguration.Audience ?? [] });
+    if (p.AuthorizerType !== 'JWT')
+      throw new TemplateError(`${logicalId}: only JWT authorizers are supported locally`);
+    authorizers.set(logicalId, {
+      issuer: p.JwtConfiguration.Issuer,
+      audience: p.JwtConfiguration.Audience ?? [],
+    });
   }
   const routes: RouteSpec[] = byType('AWS::ApiGatewayV2::Route').map(([logicalId, resource]) => {
     const p = props(resource);
     const target = JSON.stringify(p.Target ?? '');
     const integrationId = [...integrations.keys()].find((id) => target.includes(`"${id}"`));
-    if (integrationId === undefined) throw new TemplateError(`${logicalId}: route target is not a known integration`);
+    if (integrationId === undefined)
+      throw new TemplateError(`${logicalId}: route target is not a known integration`);
     const authorizerRef = (p.AuthorizerId as { Ref?: string } | undefined)?.Ref;
     const authorizer = authorizerRef === undefined ? undefined : authorizers.get(authorizerRef);
     if (p.AuthorizationType === 'JWT' && authorizer === undefined) {
@@ -457,27 +485,35 @@ export const readStack = (
       logicalId,
       ruleName: resolver.physicalId(logicalId),
       sql: resolver.string(payload.Sql),
-      sqlVersion: payload.AwsIotSqlVersion,
+      // CloudFormation's default is 2015-10-08; the rules engine refuses it rather than run it differently.
+      sqlVersion: payload.AwsIotSqlVersion ?? '2015-10-08',
       disabled: payload.RuleDisabled === true,
       actions: (payload.Actions as Record<string, any>[]).map((action) => ruleAction(logicalId, action)),
       errorAction: payload.ErrorAction === undefined ? undefined : ruleAction(logicalId, payload.ErrorAction),
     };
   });
 
-  const stateMachines: StateMachineSpec[] = byType('AWS::StepFunctions::StateMachine').map(([logicalId, resource]) => {
-    const p = props(resource);
-    const substitutions = (resolver.resolve(p.DefinitionSubstitutions ?? {}) ?? {}) as Record<string, string>;
-    let text =
-      p.DefinitionString !== undefined ? resolver.string(p.DefinitionString) : JSON.stringify(resolver.resolve(p.Definition));
-    for (const [key, value] of Object.entries(substitutions)) text = text.split(`\${${key}}`).join(value);
-    const stateMachineArn = resolver.physicalId(logicalId);
-    return {
-      logicalId,
-      arn: stateMachineArn,
-      name: stateMachineArn.split(':').pop() as string,
-      definition: JSON.parse(text) as Record<string, unknown>,
-    };
-  });
+  const stateMachines: StateMachineSpec[] = byType('AWS::StepFunctions::StateMachine').map(
+    ([logicalId, resource]) => {
+      const p = props(resource);
+      const substitutions = (resolver.resolve(p.DefinitionSubstitutions ?? {}) ?? {}) as Record<
+        string,
+        string
+      >;
+      let text =
+        p.DefinitionString !== undefined
+          ? resolver.string(p.DefinitionString)
+          : JSON.stringify(resolver.resolve(p.Definition));
+      for (const [key, value] of Object.entries(substitutions)) text = text.split(`\${${key}}`).join(value);
+      const stateMachineArn = resolver.physicalId(logicalId);
+      return {
+        logicalId,
+        arn: stateMachineArn,
+        name: stateMachineArn.split(':').pop() as string,
+        definition: JSON.parse(text) as Record<string, unknown>,
+      };
+    },
+  );
 
   const schedules: ScheduleSpec[] = byType('AWS::Events::Rule')
     .filter(([, resource]) => props(resource).ScheduleExpression !== undefined)
@@ -487,7 +523,10 @@ export const readStack = (
         logicalId,
         expression: p.ScheduleExpression,
         enabled: p.State !== 'DISABLED',
-        targets: (p.Targets ?? []).map((target: Record<string, any>) => ({ arn: target.Arn, input: target.Input })),
+        targets: (p.Targets ?? []).map((target: Record<string, any>) => ({
+          arn: target.Arn,
+          input: target.Input,
+        })),
       };
     });
 

@@ -47,7 +47,9 @@ const response = await fetch(`${control}/tokens`, {
   }),
 }).catch(() => undefined);
 if (response === undefined || !response.ok) {
-  console.error(`The local cloud did not issue a token (${response ? await response.text() : 'not reachable'}).`);
+  console.error(
+    `The local cloud did not issue a token (${response ? await response.text() : 'not reachable'}).`,
+  );
   process.exit(1);
 }
 console.log(((await response.json()) as { token: string }).token);

@@ -2,7 +2,7 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   CaStoreError,
   ensureCa,
@@ -78,11 +78,22 @@ describe('ensureCa', () => {
   });
 });
 
+/** Key generation dominates these tests, so each describe below shares one CA. */
+async function sharedCa(prefix: string) {
+  const caDir = await mkdtemp(path.join(tmpdir(), prefix));
+  return { caDir, ca: await ensureCa(caDir) };
+}
+
 describe('issueDeviceCertificate', () => {
   let ca: LocalCa;
+  let caDir: string;
 
-  beforeEach(async () => {
-    ca = await ensureCa(dir);
+  beforeAll(async () => {
+    ({ ca, caDir } = await sharedCa('civic-cell-ca-issue-'));
+  });
+
+  afterAll(async () => {
+    await rm(caDir, { recursive: true, force: true });
   });
 
   it('issues a client certificate whose CN is the thing name, written under things/<name>/', async () => {
@@ -94,7 +105,7 @@ describe('issueDeviceCertificate', () => {
     expect(certificate.keyUsage).toContain('1.3.6.1.5.5.7.3.2');
     expect(certificate.checkPrivateKey(createPrivateKey(device.privateKeyPem))).toBe(true);
     expect(device.certificatePath).toBe(
-      path.join(dir, 'things', 'fire-lane-sensor-01', 'certificate.pem.crt'),
+      path.join(caDir, 'things', 'fire-lane-sensor-01', 'certificate.pem.crt'),
     );
     expect(await readFile(device.certificatePath, 'utf8')).toBe(device.certificatePem);
     expect(await readFile(device.privateKeyPath, 'utf8')).toBe(device.privateKeyPem);
@@ -126,8 +137,18 @@ describe('issueDeviceCertificate', () => {
 });
 
 describe('revoke', () => {
+  let ca: LocalCa;
+  let caDir: string;
+
+  beforeAll(async () => {
+    ({ ca, caDir } = await sharedCa('civic-cell-ca-revoke-'));
+  });
+
+  afterAll(async () => {
+    await rm(caDir, { recursive: true, force: true });
+  });
+
   it('revokes every certificate of the thing, by PEM, serial or peer certificate', async () => {
-    const ca = await ensureCa(dir);
     const old = await ca.issueDeviceCertificate('charger-07');
     const current = await ca.issueDeviceCertificate('charger-07');
     const bystander = await ca.issueDeviceCertificate('charger-08');
@@ -142,42 +163,38 @@ describe('revoke', () => {
   });
 
   it('persists, so a reloaded CA keeps refusing the certificate', async () => {
-    const ca = await ensureCa(dir);
-    const device = await ca.issueDeviceCertificate('charger-07');
-    await ca.revoke('charger-07');
+    const device = await ca.issueDeviceCertificate('light-01');
+    await ca.revoke('light-01');
 
-    const reloaded = await ensureCa(dir);
+    const reloaded = await ensureCa(caDir);
 
     expect(reloaded).not.toBe(ca);
     expect(reloaded.isRevoked(device.certificatePem)).toBe(true);
   });
 
   it('lets a thing get a new, valid certificate after revocation', async () => {
-    const ca = await ensureCa(dir);
-    await ca.issueDeviceCertificate('charger-07');
-    await ca.revoke('charger-07');
+    await ca.issueDeviceCertificate('light-02');
+    await ca.revoke('light-02');
 
-    const replacement = await ca.issueDeviceCertificate('charger-07');
+    const replacement = await ca.issueDeviceCertificate('light-02');
 
     expect(ca.isRevoked(replacement.certificatePem)).toBe(false);
   });
 
   it('tells listeners once, and is idempotent', async () => {
-    const ca = await ensureCa(dir);
-    const device = await ca.issueDeviceCertificate('charger-07');
+    const device = await ca.issueDeviceCertificate('light-03');
     const events: RevocationEvent[] = [];
-    ca.onRevoked((event) => events.push(event));
+    const stop = ca.onRevoked((event) => events.push(event));
 
-    await ca.revoke('charger-07');
-    const again = await ca.revoke('charger-07');
+    await ca.revoke('light-03');
+    const again = await ca.revoke('light-03');
+    stop();
 
     expect(again).toEqual([]);
-    expect(events).toEqual([{ thingName: 'charger-07', serialNumbers: [device.serialNumber] }]);
+    expect(events).toEqual([{ thingName: 'light-03', serialNumbers: [device.serialNumber] }]);
   });
 
   it('refuses a thing that never had a certificate', async () => {
-    const ca = await ensureCa(dir);
-
     await expect(ca.revoke('ghost-01')).rejects.toBeInstanceOf(ThingNotFoundError);
   });
 });

@@ -99,14 +99,23 @@ class ExecutionEnvironment {
       stderr: true,
     });
     for (const stream of [worker.stdout, worker.stderr]) {
-      createInterface({ input: stream }).on('line', (line) => this.options.functionLog?.(spec.functionName, line));
+      createInterface({ input: stream }).on('line', (line) =>
+        this.options.functionLog?.(spec.functionName, line),
+      );
     }
     this.worker = worker;
     return new Promise<void>((resolve, reject) => {
       worker.on('message', (message: Record<string, any>) => {
         if (message.type === 'ready') resolve();
         else if (message.type === 'init-error') {
-          reject(new FunctionError(spec.functionName, 'Runtime.ImportModuleError', message.error.errorMessage, message.error.stackTrace));
+          reject(
+            new FunctionError(
+              spec.functionName,
+              'Runtime.ImportModuleError',
+              message.error.errorMessage,
+              message.error.stackTrace,
+            ),
+          );
           void this.reset();
         } else if (message.type === 'result') this.settle(message as never);
       });
@@ -117,7 +126,9 @@ class ExecutionEnvironment {
       });
       worker.on('exit', () => {
         if (this.worker === worker) {
-          this.failAll(new FunctionError(spec.functionName, 'Runtime.ExitError', 'The execution environment exited'));
+          this.failAll(
+            new FunctionError(spec.functionName, 'Runtime.ExitError', 'The execution environment exited'),
+          );
           this.worker = undefined;
           this.ready = undefined;
         }
@@ -133,7 +144,9 @@ class ExecutionEnvironment {
     if (message.ok) pending.resolve(JSON.parse(message.resultJson ?? 'null'));
     else {
       const error = message.error ?? {};
-      pending.reject(new FunctionError(this.spec.functionName, error.errorType, error.errorMessage, error.stackTrace));
+      pending.reject(
+        new FunctionError(this.spec.functionName, error.errorType, error.errorMessage, error.stackTrace),
+      );
     }
   }
 
@@ -155,7 +168,11 @@ class ExecutionEnvironment {
       const timer = setTimeout(() => {
         this.pending.delete(id);
         reject(
-          new FunctionError(this.spec.functionName, 'Sandbox.Timedout', `Task timed out after ${this.spec.timeoutSeconds.toFixed(2)} seconds`),
+          new FunctionError(
+            this.spec.functionName,
+            'Sandbox.Timedout',
+            `Task timed out after ${this.spec.timeoutSeconds.toFixed(2)} seconds`,
+          ),
         );
         // Lambda discards an environment whose invocation timed out; so do we.
         void this.reset();
@@ -175,7 +192,9 @@ class ExecutionEnvironment {
     const worker = this.worker;
     this.worker = undefined;
     this.ready = undefined;
-    this.failAll(new FunctionError(this.spec.functionName, 'Runtime.ExitError', 'The execution environment was reset'));
+    this.failAll(
+      new FunctionError(this.spec.functionName, 'Runtime.ExitError', 'The execution environment was reset'),
+    );
     await worker?.terminate();
   }
 }
@@ -241,9 +260,16 @@ export class LambdaService {
         return;
       } catch (error) {
         lastError =
-          error instanceof FunctionError ? error : new FunctionError(spec.functionName, 'Error', (error as Error).message);
-        this.options.log?.(`lambda ${spec.functionName}: async attempt ${attempt}/${attempts} failed: ${lastError.errorType}: ${lastError.errorMessage}`);
-        if (attempt < attempts) await new Promise((resolve) => setTimeout(resolve, delays[Math.min(attempt - 1, delays.length - 1)]));
+          error instanceof FunctionError
+            ? error
+            : new FunctionError(spec.functionName, 'Error', (error as Error).message);
+        this.options.log?.(
+          `lambda ${spec.functionName}: async attempt ${attempt}/${attempts} failed: ${lastError.errorType}: ${lastError.errorMessage}`,
+        );
+        if (attempt < attempts)
+          await new Promise((resolve) =>
+            setTimeout(resolve, delays[Math.min(attempt - 1, delays.length - 1)]),
+          );
       }
     }
     if (this.stopped || lastError === undefined) return;

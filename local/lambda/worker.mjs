@@ -18,7 +18,8 @@ let handler;
 try {
   const mod = await import(pathToFileURL(moduleFile).href);
   handler = mod[exportName];
-  if (typeof handler !== 'function') throw new Error(`${moduleFile} does not export a function named ${exportName}`);
+  if (typeof handler !== 'function')
+    throw new Error(`${moduleFile} does not export a function named ${exportName}`);
   parentPort.postMessage({ type: 'ready' });
 } catch (error) {
   parentPort.postMessage({ type: 'init-error', error: serializeError(error) });
@@ -43,7 +44,12 @@ parentPort.on('message', async (message) => {
   };
   try {
     const result = await handler(JSON.parse(eventJson), context);
-    parentPort.postMessage({ type: 'result', id, ok: true, resultJson: result === undefined ? 'null' : JSON.stringify(result) });
+    parentPort.postMessage({
+      type: 'result',
+      id,
+      ok: true,
+      resultJson: result === undefined ? 'null' : JSON.stringify(result),
+    });
   } catch (error) {
     parentPort.postMessage({ type: 'result', id, ok: false, error: serializeError(error) });
   }

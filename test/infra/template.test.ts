@@ -1,0 +1,203 @@
+import { readFileSync } from 'node:fs';
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Queue } from 'aws-cdk-lib/aws-sqs';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ROLES } from '../../functions/shared/auth.js';
+import { CivicCellStack } from '../../infra/civic-cell-stack.js';
+import { INGEST_SQL } from '../../infra/violations.js';
+
+/** Bundling is skipped: these tests read the template, not the function code. */
+const synthesize = () => {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const stack = new CivicCellStack(app, 'CivicCell');
+  return { app, stack, template: Template.fromStack(stack) };
+};
+
+describe('CivicCell template', () => {
+  let template: Template;
+  let json: Record<string, any>;
+
+  beforeAll(() => {
+    template = synthesize().template;
+    json = template.toJSON();
+  });
+
+  it('has one table with pk/sk, gsi1, point-in-time recovery, streams and TTL', () => {
+    template.resourceCountIs('AWS::DynamoDB::GlobalTable', 1);
+    template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      GlobalSecondaryIndexes: [Match.objectLike({ IndexName: 'gsi1' })],
+      StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' },
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      Replicas: [
+        Match.objectLike({ PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } }),
+      ],
+    });
+  });
+
+  it('runs every function on Node.js 24 (or newer) on arm64 with tracing, explicit memory and timeout', () => {
+    const functions = Object.values(template.findResources('AWS::Lambda::Function'));
+    expect(functions.length).toBeGreaterThanOrEqual(6);
+    for (const fn of functions) {
+      const p = fn.Properties;
+      expect(Number(/^nodejs(\d+)\.x$/.exec(p.Runtime)?.[1])).toBeGreaterThanOrEqual(22);
+      expect(p.Architectures).toEqual(['arm64']);
+      expect(p.TracingConfig).toEqual({ Mode: 'Active' });
+      expect(p.MemorySize).toBeGreaterThan(0);
+      expect(p.Timeout).toBeGreaterThan(0);
+      expect(p.LoggingConfig?.LogGroup).toBeDefined();
+      expect(p.Environment.Variables.TABLE_NAME).toEqual({ Ref: expect.stringMatching(/^DataTable/) });
+    }
+  });
+
+  it('sends failed async invocations of every function to the failure queue', () => {
+    const configs = Object.values(template.findResources('AWS::Lambda::EventInvokeConfig'));
+    expect(configs).toHaveLength(Object.keys(template.findResources('AWS::Lambda::Function')).length);
+    for (const config of configs) {
+      expect(config.Properties.DestinationConfig.OnFailure.Destination).toEqual({
+        'Fn::GetAtt': [expect.stringMatching(/^DataAsyncFailures/), 'Arn'],
+      });
+    }
+  });
+
+  it('has the ingest TopicRule with the verbatim SQL, a Lambda action and an error action', () => {
+    template.resourceCountIs('AWS::IoT::TopicRule', 1);
+    template.hasResourceProperties('AWS::IoT::TopicRule', {
+      TopicRulePayload: {
+        Sql: INGEST_SQL,
+        AwsIotSqlVersion: '2016-03-23',
+        Actions: [
+          { Lambda: { FunctionArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ViolationsIngest'), 'Arn'] } } },
+        ],
+        ErrorAction: {
+          CloudwatchLogs: Match.objectLike({ LogGroupName: Match.anyValue(), RoleArn: Match.anyValue() }),
+        },
+      },
+    });
+    expect(INGEST_SQL).toContain("FROM 'dt/civic/+/+/+'");
+  });
+
+  it('lets only iot.amazonaws.com invoke the ingest function, from that rule in this account', () => {
+    const permissions = Object.values(template.findResources('AWS::Lambda::Permission')).filter(
+      (permission) => permission.Properties.Principal === 'iot.amazonaws.com',
+    );
+    expect(permissions).toHaveLength(1);
+    expect(permissions[0]?.Properties).toMatchObject({
+      Action: 'lambda:InvokeFunction',
+      SourceArn: { 'Fn::GetAtt': [expect.stringMatching(/^ViolationsIngestRule/), 'Arn'] },
+      SourceAccount: { Ref: 'AWS::AccountId' },
+    });
+  });
+
+  it('gives devices their own topics only, through the thing-name policy variable', () => {
+    const [policy] = Object.values(template.findResources('AWS::IoT::Policy'));
+    const statements = policy?.Properties.PolicyDocument.Statement as { Action: string; Resource: unknown }[];
+    const resource = (action: string) =>
+      JSON.stringify(statements.find((statement) => statement.Action === action)?.Resource);
+    expect(resource('iot:Connect')).toContain('client/${iot:Connection.Thing.ThingName}');
+    expect(resource('iot:Publish')).toContain('topic/dt/civic/*/${iot:Connection.Thing.ThingName}/*');
+    expect(resource('iot:Subscribe')).toContain(
+      'topicfilter/cmd/civic/*/${iot:Connection.Thing.ThingName}/*',
+    );
+    expect(resource('iot:Receive')).toContain('topic/cmd/civic/*/${iot:Connection.Thing.ThingName}/*');
+    expect(JSON.stringify(statements)).not.toMatch(/"iot:\*"|topic\/\*"/);
+  });
+
+  it('grants table access least-privilege: read routes cannot write, the ingest cannot read', () => {
+    const policies = Object.entries(template.findResources('AWS::IAM::Policy'));
+    const actionsOf = (prefix: string) => {
+      const entry = policies.find(([id]) => id.startsWith(prefix));
+      expect(entry, `policy ${prefix}`).toBeDefined();
+      return (entry?.[1].Properties.PolicyDocument.Statement as { Action: string | string[] }[]).flatMap(
+        (s) => s.Action,
+      );
+    };
+    const reads = actionsOf('ViolationsListTelemetryServiceRoleDefaultPolicy');
+    expect(reads).toContain('dynamodb:Query');
+    expect(reads.filter((action) => /^dynamodb:(Put|Update|Delete|BatchWrite)/.test(action))).toEqual([]);
+    const writes = actionsOf('ViolationsIngestServiceRoleDefaultPolicy');
+    expect(writes).toContain('dynamodb:PutItem');
+    expect(writes.filter((action) => /dynamodb:(Get|Query|Scan)/.test(action))).toEqual([]);
+    const notFound = policies.find(([id]) => id.startsWith('ApiNotFoundServiceRoleDefaultPolicy'));
+    expect(JSON.stringify(notFound ?? {})).not.toContain('dynamodb:');
+  });
+
+  it('puts every route behind the Cognito JWT authorizer except the $default 404 route', () => {
+    const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route'));
+    const keys = routes.map((route) => route.Properties.RouteKey).sort();
+    expect(keys).toEqual(
+      [
+        '$default',
+        'GET /compounds/{compoundId}',
+        'GET /compounds/{compoundId}/devices/{thingName}/telemetry',
+        'GET /compounds/{compoundId}/rejected-telemetry',
+        'POST /compounds',
+      ].sort(),
+    );
+    for (const route of routes) {
+      if (route.Properties.RouteKey === '$default') expect(route.Properties.AuthorizationType).toBe('NONE');
+      else expect(route.Properties.AuthorizationType).toBe('JWT');
+    }
+    template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+      AuthorizerType: 'JWT',
+      JwtConfiguration: {
+        Issuer: {
+          'Fn::Join': [
+            '',
+            [
+              'https://cognito-idp.',
+              { Ref: 'AWS::Region' },
+              '.amazonaws.com/',
+              { Ref: Match.stringLikeRegexp('^IdentityUsers') },
+            ],
+          ],
+        },
+        Audience: [{ Ref: Match.stringLikeRegexp('^IdentityUsersApiClient') }],
+      },
+    });
+  });
+
+  it('has one user pool group per role', () => {
+    const groups = Object.values(template.findResources('AWS::Cognito::UserPoolGroup')).map(
+      (group) => group.Properties.GroupName,
+    );
+    expect(groups.sort()).toEqual([...ROLES].sort());
+  });
+
+  it('logs API access as JSON', () => {
+    const [stage] = Object.values(template.findResources('AWS::ApiGatewayV2::Stage'));
+    expect(() => JSON.parse(stage?.Properties.AccessLogSettings.Format)).not.toThrow();
+    expect(json.Resources).toBeDefined();
+  });
+});
+
+describe('cdk-nag', () => {
+  it('reports no unacknowledged AwsSolutions or Serverless errors (synth throws on any)', () => {
+    const { app } = synthesize();
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
+    expect(() => app.synth()).not.toThrow();
+  });
+
+  it('does fail synthesis on an unacknowledged finding, so the check above can fail', () => {
+    const app = new App();
+    new Queue(new Stack(app, 'Probe'), 'PlainQueue');
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    expect(() => app.synth()).toThrow(/AwsSolutions-SQS3/);
+  });
+
+  it('gives every acknowledgement a reason', () => {
+    const sources = ['civic-cell-stack.ts', 'civic-function.ts', 'data.ts', 'identity.ts', 'api.ts'].map(
+      (file) => readFileSync(new URL(`../../infra/${file}`, import.meta.url), 'utf8'),
+    );
+    const acknowledgements =
+      sources.join('\n').match(/id: '[A-Za-z]+::[^']+',\s*reason:\s*(['"`])[^\n]{20,}?\1/g) ?? [];
+    const ids = sources.join('\n').match(/id: '[A-Za-z]+::[^']+'/g) ?? [];
+    expect(ids.length).toBeGreaterThan(0);
+    expect(acknowledgements).toHaveLength(ids.length);
+  });
+});
