@@ -1,9 +1,9 @@
 import type { EventEmitter } from 'node:events';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import tls, { type TLSSocket } from 'node:tls';
 import { Aedes, type AuthenticateError, type Client, type PublishPacket } from 'aedes';
 import { assertThingName, type LocalCa, normalizeSerialNumber } from './ca.js';
-import { checkDevicePublish, checkDeviceSubscribe } from './policy.js';
+import { checkDevicePublish, checkDeviceSubscribe, type PolicyDecision } from './policy.js';
 
 /** A publish a device made and the policy accepted: what the local rules engine consumes. */
 export interface DevicePublish {
@@ -57,9 +57,9 @@ export class BrokerStartError extends Error {
 /** AWS IoT Core's message size limit; a larger publish disconnects the client there too. */
 export const MAX_PAYLOAD_BYTES = 128 * 1024;
 
+/** Who a connection is, from its verified certificate: the `iot:Connection.Thing.ThingName` of the policy. */
 interface Identity {
   thingName: string;
-  serialNumber: string;
 }
 
 /**
@@ -74,6 +74,8 @@ export async function startBroker(opts: StartBrokerOptions): Promise<LocalBroker
   const onError = opts.onError ?? ((error: unknown) => console.error('[local iot broker]', error));
   const identities = new WeakMap<Client, Identity>();
   const sockets = new Set<TLSSocket>();
+  /** Raw TCP sockets, so close() also ends connections still in their TLS handshake. */
+  const connections = new Set<Socket>();
 
   const deny = (event: DeniedEvent) => {
     try {
@@ -96,13 +98,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<LocalBroker
     authorizePublish(client, packet, done) {
       if (!client) return done(null);
       const identity = identities.get(client);
-      const decision = !identity
-        ? { allowed: false as const, reason: 'client has no certificate identity' }
-        : packet.qos === 2
-          ? { allowed: false as const, reason: 'AWS IoT Core does not support QoS 2' }
-          : packet.payload.length > MAX_PAYLOAD_BYTES
-            ? { allowed: false as const, reason: `payload larger than ${MAX_PAYLOAD_BYTES} bytes` }
-            : checkDevicePublish(identity.thingName, packet.topic);
+      const decision = decidePublish(identity, packet);
       if (decision.allowed) return done(null);
       deny({
         action: 'publish',
@@ -166,6 +162,10 @@ export async function startBroker(opts: StartBrokerOptions): Promise<LocalBroker
       aedes.handle(socket);
     },
   );
+  server.on('connection', (socket: Socket) => {
+    connections.add(socket);
+    socket.once('close', () => connections.delete(socket));
+  });
   server.on('tlsClientError', (error) =>
     deny({ action: 'connect', reason: `TLS handshake refused: ${error.message}` }),
   );
@@ -214,7 +214,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<LocalBroker
       closing ??= (async () => {
         stopWatchingRevocations();
         const listenerClosed = new Promise<void>((resolve) => server.close(() => resolve()));
-        for (const socket of sockets) socket.destroy();
+        for (const socket of [...sockets, ...connections]) socket.destroy();
         await new Promise<void>((resolve) => aedes.close(() => resolve()));
         await listenerClosed;
       })();
@@ -226,6 +226,15 @@ export async function startBroker(opts: StartBrokerOptions): Promise<LocalBroker
 /** Marks the error aedes receives for a denied publish; aedes then closes the connection, as AWS does. */
 export class PolicyDeniedError extends Error {
   override readonly name = 'PolicyDeniedError';
+}
+
+function decidePublish(identity: Identity | undefined, packet: PublishPacket): PolicyDecision {
+  if (!identity) return { allowed: false, reason: 'client has no certificate identity' };
+  if (packet.qos === 2) return { allowed: false, reason: 'AWS IoT Core does not support QoS 2' };
+  const size = Buffer.isBuffer(packet.payload) ? packet.payload.length : Buffer.byteLength(packet.payload);
+  if (size > MAX_PAYLOAD_BYTES)
+    return { allowed: false, reason: `payload larger than ${MAX_PAYLOAD_BYTES} bytes` };
+  return checkDevicePublish(identity.thingName, packet.topic);
 }
 
 function identify(client: Client, ca: LocalCa): Identity | { reason: string; thingName?: string } {
@@ -248,7 +257,7 @@ function identify(client: Client, ca: LocalCa): Identity | { reason: string; thi
       thingName: commonName,
     };
   }
-  return { thingName: commonName, serialNumber: certificate.serialNumber };
+  return { thingName: commonName };
 }
 
 function normalizedPeerSerial(socket: TLSSocket): string {

@@ -1,0 +1,50 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { type LocalCloud, startLocalCloud } from '../../local/cloud.js';
+import { connectDevice, type Device } from '../../device-shims/device.js';
+
+/** A local cloud on free ports, in memory, with short async retry delays; logs kept for failing tests. */
+export const startTestCloud = async (): Promise<{ cloud: LocalCloud; logs: string[]; dataDir: string; stop(): Promise<void> }> => {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'civic-test-'));
+  const logs: string[] = [];
+  const cloud = await startLocalCloud({
+    inMemory: true,
+    dataDir,
+    synth: 'never',
+    ports: { api: 0, mqtt: 0, dynamodb: 0, iotData: 0, stepFunctions: 0, control: 0 },
+    asyncRetryDelaysMs: [20, 40],
+    log: (line) => logs.push(line),
+    functionLog: (name, line) => logs.push(`${name} ${line}`),
+  });
+  return {
+    cloud,
+    logs,
+    dataDir,
+    stop: async () => {
+      await cloud.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+};
+
+/** Issues a certificate from the local CA and connects the thing over mutual TLS. */
+export const connectThing = async (
+  cloud: LocalCloud,
+  thingName: string,
+  options: { onInterrupted?: (error: Error) => void } = {},
+): Promise<Device> => {
+  const certificate = await cloud.ca.issueDeviceCertificate(thingName);
+  return connectDevice(certificate, cloud.endpoints.mqtt, options);
+};
+
+/** Polls until `probe` returns a value other than undefined, or fails after `timeoutMs`. */
+export const eventually = async <T>(probe: () => Promise<T | undefined>, timeoutMs = 10_000, what = 'condition'): Promise<T> => {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+};
