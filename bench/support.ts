@@ -1,0 +1,37 @@
+/** Percentile by nearest rank over a copy of the samples. */
+export const percentile = (samples: number[], p: number): number => {
+  if (samples.length === 0) return Number.NaN;
+  const sorted = [...samples].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank] as number;
+};
+
+export const ms = (value: number) => `${value.toFixed(value < 10 ? 2 : 1)} ms`;
+export const perSecond = (value: number) => `${Math.round(value).toLocaleString('en-US')}/s`;
+
+/** One line of progress on stderr that rewrites itself, so long runs show they are alive. */
+export const progress = (label: string, done: number, total: number) => {
+  if (!process.stderr.isTTY) {
+    if (done === total || done % Math.max(1, Math.floor(total / 4)) === 0) process.stderr.write(`  ${label}: ${done}/${total}\n`);
+    return;
+  }
+  const width = 30;
+  const filled = Math.round((done / total) * width);
+  process.stderr.write(`\r  ${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}${done === total ? '\n' : ''}`);
+};
+
+export interface Figure {
+  name: string;
+  value: string;
+  note?: string;
+}
+
+export const printFigures = (title: string, figures: Figure[]) => {
+  console.log(`\n${title}`);
+  const width = Math.max(...figures.map((figure) => figure.name.length));
+  for (const figure of figures) {
+    console.log(`  ${figure.name.padEnd(width)}  ${figure.value}${figure.note ? `   (${figure.note})` : ''}`);
+  }
+};
+
+export const sleep = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds));
