@@ -125,11 +125,7 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
     if (userPool === undefined) throw new Error('The template has no Cognito user pool to stand in for');
 
     const [dynamodb, ca, issuer] = await Promise.all([
-      startDynamoDbLocal({
-        port: ports.dynamodb,
-        dataDir: inMemory ? undefined : path.join(dataDir, 'dynamodb'),
-        log,
-      }),
+      dynamodbStarting,
       ensureCa(path.join(stateDir, 'ca')),
       createLocalIssuer({
         issuer: userPool.issuer,

