@@ -5,7 +5,7 @@ import * as path from 'node:path';
 
 const DIGEST_FILE = '.civic-source-digest';
 /** Bump when the way the local cloud synthesizes changes. */
-const SYNTH_VERSION = 'direct-app-asset-metadata-v1';
+const SYNTH_VERSION = 'direct-app-asset-metadata-v2';
 
 /** A digest of everything the template and its bundles are made from. */
 export const sourceDigest = (projectRoot: string): string => {
@@ -34,8 +34,8 @@ export const sourceDigest = (projectRoot: string): string => {
 
 /**
  * Synthesizes the CDK app into cdk.out unless the template there was made from the same sources. Runs
- * the app directly (what `cdk synth` does under the hood) without cdk-nag, which only reads the template;
- * `npm run synth` runs the checks.
+ * the app directly (what `cdk synth` does under the hood) without cdk-nag and CDK's template validation,
+ * which only read the template and cannot change it; `npm run synth` and the template tests run them.
  */
 export const ensureSynthesized = async (options: {
   projectRoot: string;
@@ -64,6 +64,8 @@ export const ensureSynthesized = async (options: {
         ...process.env,
         CDK_OUTDIR: cdkOut,
         CIVIC_SKIP_NAG: '1',
+        // CDK's built-in template validation (3 s here) only reads the template, like cdk-nag.
+        CDK_VALIDATION: 'false',
         // What the cdk CLI sets: asset metadata is how the local cloud finds each function's bundle.
         CDK_CONTEXT_JSON: JSON.stringify({
           'aws:cdk:enable-asset-metadata': true,
