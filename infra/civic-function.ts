@@ -1,7 +1,4 @@
-import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
@@ -10,36 +7,9 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-
-const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const functionsRoot = path.join(projectRoot, 'functions');
-
-let sourcesDigest: string | undefined;
-/**
- * A digest of everything a bundle can contain (function sources and the lock file). Used as the asset
- * hash, so an unchanged function is not bundled again: CDK reuses the staged asset in cdk.out, which
- * keeps `npm run synth` and the local cloud's start fast as features grow.
- */
-const digestOfSources = (): string => {
-  if (sourcesDigest !== undefined) return sourcesDigest;
-  const hash = createHash('sha256');
-  const files = readdirSync(functionsRoot, { recursive: true, withFileTypes: true })
-    .filter(
-      (entry) => entry.isFile() && /\.(ts|js|json)$/.test(entry.name) && !/\.test\.ts$/.test(entry.name),
-    )
-    .map((entry) => path.join(entry.parentPath, entry.name))
-    .sort();
-  for (const file of [...files, path.join(projectRoot, 'package-lock.json')]) {
-    hash.update(path.relative(projectRoot, file)).update('\0').update(readFileSync(file)).update('\0');
-  }
-  sourcesDigest = hash.digest('hex');
-  return sourcesDigest;
-};
+import { assetHashFor, BUNDLING, FUNCTIONS_ROOT } from './bundling.js';
 
 /** What every function shares: the table it stores in and where failed async invocations go. */
-/** Bump when the bundling options below change, so cached bundles are rebuilt. */
-const BUNDLING_VERSION = 'esm-node24-minified-sourcemap-v1';
-
 export interface FunctionDefaults {
   table: ITableV2;
   failureQueue: IQueue;
@@ -71,7 +41,7 @@ export class CivicFunction extends NodejsFunction {
       removalPolicy: RemovalPolicy.DESTROY,
     });
     super(scope, id, {
-      entry: path.join(functionsRoot, props.entry),
+      entry: path.join(FUNCTIONS_ROOT, props.entry),
       handler: props.handler ?? 'handler',
       description: props.description,
       runtime: Runtime.NODEJS_24_X,
@@ -90,19 +60,14 @@ export class CivicFunction extends NodejsFunction {
         ...props.environment,
       },
       bundling: {
-        assetHash: createHash('sha256')
-          .update(digestOfSources())
-          .update(props.entry)
-          .update(BUNDLING_VERSION)
-          .digest('hex'),
+        assetHash: assetHashFor(props.entry),
         format: OutputFormat.ESM,
-        target: 'node24',
-        minify: true,
-        sourceMap: true,
+        target: BUNDLING.target,
+        minify: BUNDLING.minify,
+        sourceMap: BUNDLING.sourceMap,
         externalModules: [],
-        mainFields: ['module', 'main'],
-        banner:
-          "import { createRequire as __civicCreateRequire } from 'node:module'; const require = __civicCreateRequire(import.meta.url);",
+        mainFields: [...BUNDLING.mainFields],
+        banner: BUNDLING.banner,
       },
     });
     Validations.of(this).acknowledge({

@@ -1,0 +1,54 @@
+/**
+ * How every function is bundled, in one place: the CDK construct bundles with these options through
+ * NodejsFunction, and the local cloud pre-bundles with the same options (in parallel) into the same
+ * asset folders, which CDK then reuses instead of bundling one function after another.
+ */
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const FUNCTIONS_ROOT = path.join(PROJECT_ROOT, 'functions');
+
+export const BUNDLING = {
+  target: 'node24',
+  format: 'esm',
+  minify: true,
+  sourceMap: true,
+  mainFields: ['module', 'main'],
+  /** ESM bundles of CommonJS dependencies still call require() for Node built-ins. */
+  banner:
+    "import { createRequire as __civicCreateRequire } from 'node:module'; const require = __civicCreateRequire(import.meta.url);",
+} as const;
+
+let digest: string | undefined;
+
+/** A digest of everything a bundle can contain: the function sources and the lock file. */
+export const sourcesDigest = (): string => {
+  if (digest !== undefined) return digest;
+  const hash = createHash('sha256').update(JSON.stringify(BUNDLING));
+  const files = readdirSync(FUNCTIONS_ROOT, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile() && /\.(ts|js|mjs|json)$/.test(entry.name) && !entry.name.endsWith('.test.ts'))
+    .map((entry) => path.join(entry.parentPath, entry.name))
+    .sort();
+  for (const file of [...files, path.join(PROJECT_ROOT, 'package-lock.json')]) {
+    hash.update(path.relative(PROJECT_ROOT, file)).update('\0').update(readFileSync(file)).update('\0');
+  }
+  digest = hash.digest('hex');
+  return digest;
+};
+
+/**
+ * The asset hash of a handler module (relative to functions/). Used as the CDK asset hash, so an
+ * unchanged function is never bundled twice, and so the local cloud can pre-bundle into the same folder.
+ */
+export const assetHashFor = (entry: string): string =>
+  createHash('sha256').update(sourcesDigest()).update(entry.split(path.sep).join('/')).digest('hex');
+
+/** Every handler module under functions/ (relative paths), the candidates for a function's entry. */
+export const handlerEntries = (): string[] =>
+  readdirSync(FUNCTIONS_ROOT, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile() && entry.name.endsWith('.handler.ts'))
+    .map((entry) => path.relative(FUNCTIONS_ROOT, path.join(entry.parentPath, entry.name)))
+    .sort();
