@@ -1,7 +1,6 @@
 /**
- * How every function is bundled, in one place: the CDK construct bundles with these options through
- * NodejsFunction, and the local cloud pre-bundles with the same options (in parallel) into the same
- * asset folders, which CDK then reuses instead of bundling one function after another.
+ * How every function is bundled, and the asset hash that lets CDK reuse an unchanged bundle from
+ * cdk.out instead of bundling it again (which keeps synth and the local cloud's start fast).
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -40,15 +39,9 @@ export const sourcesDigest = (): string => {
 };
 
 /**
- * The asset hash of a handler module (relative to functions/). Used as the CDK asset hash, so an
- * unchanged function is never bundled twice, and so the local cloud can pre-bundle into the same folder.
+ * The asset hash of a handler module (relative to functions/): CDK skips bundling when the asset
+ * folder for it already exists in cdk.out.
  */
 export const assetHashFor = (entry: string): string =>
   createHash('sha256').update(sourcesDigest()).update(entry.split(path.sep).join('/')).digest('hex');
 
-/** Every handler module under functions/ (relative paths), the candidates for a function's entry. */
-export const handlerEntries = (): string[] =>
-  readdirSync(FUNCTIONS_ROOT, { recursive: true, withFileTypes: true })
-    .filter((entry) => entry.isFile() && entry.name.endsWith('.handler.ts'))
-    .map((entry) => path.relative(FUNCTIONS_ROOT, path.join(entry.parentPath, entry.name)))
-    .sort();

@@ -1,9 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { build } from 'esbuild';
-import { assetHashFor, BUNDLING, FUNCTIONS_ROOT, handlerEntries } from '../infra/bundling.js';
 
 const DIGEST_FILE = '.civic-source-digest';
 /** Bump when the way the local cloud synthesizes changes. */
@@ -58,8 +56,6 @@ export const ensureSynthesized = async (options: {
   ) {
     return { synthesized: false };
   }
-  const bundled = await prebundle(cdkOut);
-  if (bundled > 0) options.log?.(`Bundled ${bundled} handler module(s) with esbuild`);
   options.log?.('Synthesizing the CDK app (infra/app.ts) …');
   await new Promise<void>((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'infra', 'app.ts')], {
@@ -97,35 +93,3 @@ export const ensureSynthesized = async (options: {
   return { synthesized: true };
 };
 
-/**
- * Bundles every handler module that has no asset yet, all at once, into the asset folder CDK would
- * bundle it into (same esbuild options, same asset hash: infra/bundling.ts). CDK finds the folder and
- * skips its own bundling, which runs one function after another through npx.
- */
-export const prebundle = async (cdkOut: string): Promise<number> => {
-  mkdirSync(cdkOut, { recursive: true });
-  const missing = handlerEntries()
-    .map((entry) => ({ entry, dir: path.join(cdkOut, `asset.${assetHashFor(entry)}`) }))
-    .filter(({ dir }) => !existsSync(dir));
-  await Promise.all(
-    missing.map(async ({ entry, dir }) => {
-      const building = `${dir}-building`;
-      rmSync(building, { recursive: true, force: true });
-      await build({
-        entryPoints: [path.join(FUNCTIONS_ROOT, entry)],
-        outfile: path.join(building, 'index.mjs'),
-        bundle: true,
-        platform: 'node',
-        format: BUNDLING.format,
-        target: BUNDLING.target,
-        minify: BUNDLING.minify,
-        sourcemap: BUNDLING.sourceMap,
-        mainFields: [...BUNDLING.mainFields],
-        banner: { js: BUNDLING.banner },
-        logLevel: 'warning',
-      });
-      renameSync(building, dir);
-    }),
-  );
-  return missing.length;
-};
