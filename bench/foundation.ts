@@ -27,7 +27,10 @@ const rawMqttRoundTrip = async (samples: number): Promise<number[]> => {
     port: 0,
     onPublish: (message) => broker?.publish(message.topic.replace(/^dt\//, 'cmd/'), message.payload, 0),
   });
-  const device = await connectDevice(await ca.issueDeviceCertificate('bench-echo'), { host: broker.host, port: broker.port });
+  const device = await connectDevice(await ca.issueDeviceCertificate('bench-echo'), {
+    host: broker.host,
+    port: broker.port,
+  });
   const latencies: number[] = [];
   let pending: (() => void) | undefined;
   await device.subscribe('cmd/civic/bench/bench-echo/echo', () => pending?.());
@@ -46,15 +49,24 @@ const rawMqttRoundTrip = async (samples: number): Promise<number[]> => {
 };
 
 /** PutItem with 16 in flight against DynamoDB Local: the ceiling for anything that writes an item. */
-const rawPutItemRate = async (endpoint: string, tableName: string, total: number, label: string): Promise<number> => {
-  const client = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: localCredentials }));
+const rawPutItemRate = async (
+  endpoint: string,
+  tableName: string,
+  total: number,
+  label: string,
+): Promise<number> => {
+  const client = DynamoDBDocumentClient.from(
+    new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: localCredentials }),
+  );
   let next = 0;
   const started = performance.now();
   await Promise.all(
     Array.from({ length: 16 }, async () => {
       while (next < total) {
         const i = next++;
-        await client.send(new PutCommand({ TableName: tableName, Item: { pk: `BENCH#${i % 64}`, sk: `RAW#${i}`, value: i } }));
+        await client.send(
+          new PutCommand({ TableName: tableName, Item: { pk: `BENCH#${i % 64}`, sk: `RAW#${i}`, value: i } }),
+        );
         if (i % 250 === 0) progress(label, i, total);
       }
     }),
@@ -89,7 +101,10 @@ const pipeline = async (
       for (let seq = 0; seq < options.messagesPerDevice; seq++) {
         if (interval > 0) await sleep(Math.max(0, first + seq * interval - performance.now()));
         sentAt.set(`bench-sensor-${d}/${seq}`, performance.now());
-        const publishing = device.publish(`dt/civic/bench/bench-sensor-${d}/occupancy`, { seq, occupied: seq % 2 === 0 });
+        const publishing = device.publish(`dt/civic/bench/bench-sensor-${d}/occupancy`, {
+          seq,
+          occupied: seq % 2 === 0,
+        });
         if (interval > 0) publishes.push(publishing);
         else await publishing;
         if (++sent % 200 === 0) progress(options.label, sent, total);
@@ -121,7 +136,13 @@ export const runFoundationBench = async (): Promise<void> => {
   };
 
   const startedAt = performance.now();
-  const cloud = await startLocalCloud({ inMemory: true, dataDir, ports: FREE_PORTS, synth: 'auto', onInvocation });
+  const cloud = await startLocalCloud({
+    inMemory: true,
+    dataDir,
+    ports: FREE_PORTS,
+    synth: 'auto',
+    onInvocation,
+  });
   const startup = performance.now() - startedAt;
 
   try {
@@ -133,7 +154,11 @@ export const runFoundationBench = async (): Promise<void> => {
     // Warm the ingest function too (a Lambda cold start is not what this measures).
     await pipeline(cloud, invocations, { devices: 2, messagesPerDevice: 250, label: 'warm-up pipeline' });
     invocations.clear();
-    const run = await pipeline(cloud, invocations, { devices: 10, messagesPerDevice: 200, label: 'pipeline, saturated' });
+    const run = await pipeline(cloud, invocations, {
+      devices: 10,
+      messagesPerDevice: 200,
+      label: 'pipeline, saturated',
+    });
     const throughput = run.stored / run.seconds;
     invocations.clear();
     const paced = await pipeline(cloud, invocations, {
@@ -145,7 +170,10 @@ export const runFoundationBench = async (): Promise<void> => {
     const mqttP50 = percentile(mqttSamples, 50);
     const figures: Figure[] = [
       { name: 'local cloud start-up (in memory, cdk.out reused)', value: ms(startup) },
-      { name: 'raw MQTT round trip p50 / p99 (mTLS, QoS 0)', value: `${ms(mqttP50)} / ${ms(percentile(mqttSamples, 99))}` },
+      {
+        name: 'raw MQTT round trip p50 / p99 (mTLS, QoS 0)',
+        value: `${ms(mqttP50)} / ${ms(percentile(mqttSamples, 99))}`,
+      },
       { name: 'raw DynamoDB Local PutItem rate (16 in flight)', value: perSecond(putRate) },
       {
         name: 'pipeline throughput (device → rule → Lambda → DynamoDB)',

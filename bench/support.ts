@@ -12,12 +12,15 @@ export const perSecond = (value: number) => `${Math.round(value).toLocaleString(
 /** One line of progress on stderr that rewrites itself, so long runs show they are alive. */
 export const progress = (label: string, done: number, total: number) => {
   if (!process.stderr.isTTY) {
-    if (done === total || done % Math.max(1, Math.floor(total / 4)) === 0) process.stderr.write(`  ${label}: ${done}/${total}\n`);
+    if (done === total || done % Math.max(1, Math.floor(total / 4)) === 0)
+      process.stderr.write(`  ${label}: ${done}/${total}\n`);
     return;
   }
   const width = 30;
   const filled = Math.round((done / total) * width);
-  process.stderr.write(`\r  ${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}${done === total ? '\n' : ''}`);
+  process.stderr.write(
+    `\r  ${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}${done === total ? '\n' : ''}`,
+  );
 };
 
 export interface Figure {

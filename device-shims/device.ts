@@ -27,7 +27,10 @@ export const connectDevice = async (
   endpoint: DeviceEndpoint,
   options: { timeoutMs?: number; onInterrupted?: (error: Error) => void } = {},
 ): Promise<Device> => {
-  const config = iot.AwsIotMqttConnectionConfigBuilder.new_mtls_builder_from_path(identity.certificatePath, identity.privateKeyPath)
+  const config = iot.AwsIotMqttConnectionConfigBuilder.new_mtls_builder_from_path(
+    identity.certificatePath,
+    identity.privateKeyPath,
+  )
     .with_certificate_authority_from_path(undefined, identity.caPath)
     .with_endpoint(endpoint.host)
     .with_port(endpoint.port)
@@ -44,12 +47,17 @@ export const connectDevice = async (
     await Promise.race([
       connection.connect(),
       new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new DeviceConnectError(`${identity.thingName}: no CONNACK within ${timeoutMs} ms`)), timeoutMs);
+        timer = setTimeout(
+          () => reject(new DeviceConnectError(`${identity.thingName}: no CONNACK within ${timeoutMs} ms`)),
+          timeoutMs,
+        );
       }),
     ]);
   } catch (error) {
     await connection.disconnect().catch(() => {});
-    throw error instanceof DeviceConnectError ? error : new DeviceConnectError(`${identity.thingName}: ${String(error)}`);
+    throw error instanceof DeviceConnectError
+      ? error
+      : new DeviceConnectError(`${identity.thingName}: ${String(error)}`);
   } finally {
     clearTimeout(timer);
   }
@@ -65,7 +73,8 @@ export class Device {
 
   /** Publishes at least once (QoS 1) and resolves on PUBACK. */
   async publish(topic: string, payload: unknown, qos: mqtt.QoS = mqtt.QoS.AtLeastOnce): Promise<void> {
-    const body = typeof payload === 'string' || payload instanceof Uint8Array ? payload : JSON.stringify(payload);
+    const body =
+      typeof payload === 'string' || payload instanceof Uint8Array ? payload : JSON.stringify(payload);
     await this.connection.publish(topic, body as string, qos);
   }
 

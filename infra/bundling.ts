@@ -28,7 +28,9 @@ export const sourcesDigest = (): string => {
   if (digest !== undefined) return digest;
   const hash = createHash('sha256').update(JSON.stringify(BUNDLING));
   const files = readdirSync(FUNCTIONS_ROOT, { recursive: true, withFileTypes: true })
-    .filter((entry) => entry.isFile() && /\.(ts|js|mjs|json)$/.test(entry.name) && !entry.name.endsWith('.test.ts'))
+    .filter(
+      (entry) => entry.isFile() && /\.(ts|js|mjs|json)$/.test(entry.name) && !entry.name.endsWith('.test.ts'),
+    )
     .map((entry) => path.join(entry.parentPath, entry.name))
     .sort();
   for (const file of [...files, path.join(PROJECT_ROOT, 'package-lock.json')]) {
@@ -44,4 +46,3 @@ export const sourcesDigest = (): string => {
  */
 export const assetHashFor = (entry: string): string =>
   createHash('sha256').update(sourcesDigest()).update(entry.split(path.sep).join('/')).digest('hex');
-

@@ -110,10 +110,20 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
   try {
     const ports = await resolvePorts(options.ports, DEFAULT_PORTS);
     // DynamoDB Local (a JVM) takes the longest to start and needs nothing from the template: start it first.
-    dynamodbStarting = startDynamoDbLocal({ port: ports.dynamodb, dataDir: inMemory ? undefined : path.join(dataDir, 'dynamodb'), log });
+    dynamodbStarting = startDynamoDbLocal({
+      port: ports.dynamodb,
+      dataDir: inMemory ? undefined : path.join(dataDir, 'dynamodb'),
+      log,
+    });
     dynamodbStarting.then((started) => cleanups.push(() => started.stop())).catch(() => undefined);
     if (options.synth !== 'never') {
-      await ensureSynthesized({ projectRoot: PROJECT_ROOT, cdkOut, stackName: STACK_NAME, force: options.synth === 'always', log });
+      await ensureSynthesized({
+        projectRoot: PROJECT_ROOT,
+        cdkOut,
+        stackName: STACK_NAME,
+        force: options.synth === 'always',
+        log,
+      });
     }
     const apiUrl = `http://127.0.0.1:${ports.api}`;
     const stack = readStack(loadTemplate(cdkOut, STACK_NAME), {
@@ -269,7 +279,10 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
   } catch (error) {
     await stopAll();
     // DynamoDB Local may still have been starting when something else failed.
-    await dynamodbStarting?.then((started) => started.stop(), () => undefined);
+    await dynamodbStarting?.then(
+      (started) => started.stop(),
+      () => undefined,
+    );
     throw error;
   }
 };

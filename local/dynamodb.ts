@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, readdirSync } from 'node:fs';
-import * as path from 'node:path';
 import { createRequire } from 'node:module';
+import * as path from 'node:path';
 import {
   CreateTableCommand,
   DescribeTableCommand,
@@ -27,7 +27,15 @@ const spawnDynamoDbLocal = (options: { port: number; dataDir?: string }): ChildP
   const release = readdirSync(libRoot).find((entry) => entry.startsWith('dynamodb_local_'));
   if (release === undefined) throw new Error(`No DynamoDB Local release found under ${libRoot}`);
   const home = path.join(libRoot, release);
-  const args = ['-Djava.library.path=./DynamoDBLocal_lib', '-jar', 'DynamoDBLocal.jar', '-port', String(options.port), '-sharedDb', '-disableTelemetry'];
+  const args = [
+    '-Djava.library.path=./DynamoDBLocal_lib',
+    '-jar',
+    'DynamoDBLocal.jar',
+    '-port',
+    String(options.port),
+    '-sharedDb',
+    '-disableTelemetry',
+  ];
   args.push(...(options.dataDir === undefined ? ['-inMemory'] : ['-dbPath', options.dataDir]));
   return spawn('java', args, { cwd: home, stdio: ['ignore', 'pipe', 'pipe'] });
 };

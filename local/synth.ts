@@ -92,4 +92,3 @@ export const ensureSynthesized = async (options: {
   writeFileSync(digestPath, digest);
   return { synthesized: true };
 };
-

@@ -11,5 +11,6 @@ export default async function setup(): Promise<void> {
     stackName: 'CivicCell',
     log: (line) => console.log(`[global-setup] ${line}`),
   });
-  if (synthesized) console.log(`[global-setup] synthesized in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  if (synthesized)
+    console.log(`[global-setup] synthesized in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }

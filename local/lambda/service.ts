@@ -261,7 +261,13 @@ export class LambdaService {
       observer?.({ functionName: spec.functionName, event, startedAt, endedAt: performance.now(), ok: true });
       return result;
     } catch (error) {
-      observer?.({ functionName: spec.functionName, event, startedAt, endedAt: performance.now(), ok: false });
+      observer?.({
+        functionName: spec.functionName,
+        event,
+        startedAt,
+        endedAt: performance.now(),
+        ok: false,
+      });
       throw error;
     }
   }

@@ -1,15 +1,10 @@
-import {
-  CreateTableCommand,
-  DynamoDBClient,
-  GetItemCommand,
-  ListTablesCommand,
-} from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalDynamoDb, startDynamoDbLocal } from '../dynamodb.js';
 import { startStepFunctions } from './index.js';
-import { eventually, settled, sfnClient, stateMachineArn } from './test-support.js';
+import { settled, sfnClient, stateMachineArn } from './test-support.js';
 
 const TABLE = 'sfn-items';
 const key = { pk: { 'S.$': '$.id' } };
@@ -61,7 +56,6 @@ const lifecycle = {
 };
 
 const putOnce = { StartAt: 'Put', States: { Put: { ...lifecycle.States.Put, Next: undefined, End: true } } };
-
 
 let dynamodbLocal: LocalDynamoDb | undefined;
 let dynamodb: DynamoDBClient;

@@ -113,9 +113,10 @@ describe('CivicCell template', () => {
     const actionsOf = (prefix: string) => {
       const entry = policies.find(([id]) => id.startsWith(prefix));
       expect(entry, `policy ${prefix}`).toBeDefined();
-      return (entry?.[1].Properties.PolicyDocument.Statement as { Action: string | string[] }[]).flatMap(
-        (s) => s.Action,
-      );
+      const statements = (entry?.[1].Properties.PolicyDocument.Statement ?? []) as {
+        Action: string | string[];
+      }[];
+      return statements.flatMap((statement) => statement.Action);
     };
     const reads = actionsOf('ViolationsListTelemetryServiceRoleDefaultPolicy');
     expect(reads).toContain('dynamodb:Query');

@@ -17,7 +17,10 @@ describe('local cloud: device → rule → Lambda → DynamoDB → HTTP API', ()
   const api = (path: string, init: RequestInit & { token?: string } = {}) =>
     fetch(`${cloud.endpoints.api}${path}`, {
       ...init,
-      headers: { ...(init.token ? { authorization: `Bearer ${init.token}` } : {}), ...(init.headers as Record<string, string>) },
+      headers: {
+        ...(init.token ? { authorization: `Bearer ${init.token}` } : {}),
+        ...(init.headers as Record<string, string>),
+      },
     });
 
   const telemetryOf = async (thing: string) => {
@@ -29,7 +32,8 @@ describe('local cloud: device → rule → Lambda → DynamoDB → HTTP API', ()
   const rejected = async () => {
     const response = await api(`/compounds/${COMPOUND}/rejected-telemetry`, { token });
     expect(response.status).toBe(200);
-    return ((await response.json()) as { items: { reason: string; clientId: string; topic: string }[] }).items;
+    return ((await response.json()) as { items: { reason: string; clientId: string; topic: string }[] })
+      .items;
   };
 
   beforeAll(async () => {
@@ -44,12 +48,20 @@ describe('local cloud: device → rule → Lambda → DynamoDB → HTTP API', ()
   });
 
   it('stores a device publish over mutual TLS and serves it through the API with a valid token', async () => {
-    await device.publish(`dt/civic/${COMPOUND}/${THING}/occupancy`, { ts: '2026-11-26T01:00:00Z', seq: 1, occupied: true });
+    await device.publish(`dt/civic/${COMPOUND}/${THING}/occupancy`, {
+      ts: '2026-11-26T01:00:00Z',
+      seq: 1,
+      occupied: true,
+    });
 
-    const items = await eventually(async () => {
-      const found = await telemetryOf(THING);
-      return found.length > 0 ? found : undefined;
-    }, 15_000, 'telemetry to be readable');
+    const items = await eventually(
+      async () => {
+        const found = await telemetryOf(THING);
+        return found.length > 0 ? found : undefined;
+      },
+      15_000,
+      'telemetry to be readable',
+    );
 
     expect(items).toHaveLength(1);
     expect(items[0]).toMatchObject({ seq: 1, fields: { occupied: true } });
@@ -59,7 +71,9 @@ describe('local cloud: device → rule → Lambda → DynamoDB → HTTP API', ()
     const message = { ts: '2026-11-26T01:05:00Z', seq: 2, occupied: false };
     await device.publish(`dt/civic/${COMPOUND}/${THING}/occupancy`, message);
     await device.publish(`dt/civic/${COMPOUND}/${THING}/occupancy`, message);
-    await eventually(async () => ((await telemetryOf(THING)).some((item) => item.seq === 2) ? true : undefined));
+    await eventually(async () =>
+      (await telemetryOf(THING)).some((item) => item.seq === 2) ? true : undefined,
+    );
     await cloud.drain();
 
     expect((await telemetryOf(THING)).filter((item) => item.seq === 2)).toHaveLength(1);
@@ -67,11 +81,23 @@ describe('local cloud: device → rule → Lambda → DynamoDB → HTTP API', ()
 
   it('answers 401 without a token, with a token from a foreign issuer, and with a forged key', async () => {
     const path = `/compounds/${COMPOUND}/devices/${THING}/telemetry`;
-    const foreign = await createLocalIssuer({ issuer: 'https://cognito-idp.us-east-1.amazonaws.com/us-east-1_foreign' });
+    const foreign = await createLocalIssuer({
+      issuer: 'https://cognito-idp.us-east-1.amazonaws.com/us-east-1_foreign',
+    });
     const forged = await createLocalIssuer({ issuer: cloud.issuer.issuer });
     const audience = cloud.stack.userPools[0]?.clientIds[0] as string;
-    const foreignToken = await foreign.mint({ username: 'mallory', clientId: audience, groups: ['street-office'], tokenUse: 'id' });
-    const forgedToken = await forged.mint({ username: 'mallory', clientId: audience, groups: ['street-office'], tokenUse: 'id' });
+    const foreignToken = await foreign.mint({
+      username: 'mallory',
+      clientId: audience,
+      groups: ['street-office'],
+      tokenUse: 'id',
+    });
+    const forgedToken = await forged.mint({
+      username: 'mallory',
+      clientId: audience,
+      groups: ['street-office'],
+      tokenUse: 'id',
+    });
 
     for (const attempt of [undefined, foreignToken, forgedToken, 'not-a-jwt']) {
       const response = await api(path, { token: attempt });
@@ -85,7 +111,9 @@ describe('local cloud: device → rule → Lambda → DynamoDB → HTTP API', ()
       cutOff = resolve;
     });
     const intruder = await connectThing(cloud, 'fl-geomag-0002', { onInterrupted: () => cutOff() });
-    void intruder.publish(`dt/civic/${COMPOUND}/${THING}/occupancy`, { seq: 99, occupied: true }).catch(() => undefined);
+    void intruder
+      .publish(`dt/civic/${COMPOUND}/${THING}/occupancy`, { seq: 99, occupied: true })
+      .catch(() => undefined);
     await interrupted;
     await cloud.drain();
 
@@ -103,10 +131,19 @@ describe('local cloud: device → rule → Lambda → DynamoDB → HTTP API', ()
       const found = (await rejected()).filter((item) => item.clientId === THING);
       return found.length > 0 ? found : undefined;
     });
-    expect(items[0]).toMatchObject({ reason: 'payload is not JSON', topic: `dt/civic/${COMPOUND}/${THING}/occupancy` });
+    expect(items[0]).toMatchObject({
+      reason: 'payload is not JSON',
+      topic: `dt/civic/${COMPOUND}/${THING}/occupancy`,
+    });
 
-    await device.publish(`dt/civic/${COMPOUND}/${THING}/occupancy`, { ts: '2026-11-26T01:10:00Z', seq: 3, occupied: true });
-    await eventually(async () => ((await telemetryOf(THING)).some((item) => item.seq === 3) ? true : undefined));
+    await device.publish(`dt/civic/${COMPOUND}/${THING}/occupancy`, {
+      ts: '2026-11-26T01:10:00Z',
+      seq: 3,
+      occupied: true,
+    });
+    await eventually(async () =>
+      (await telemetryOf(THING)).some((item) => item.seq === 3) ? true : undefined,
+    );
     expect(cloud.lambda.asyncFailures).toEqual([]);
   });
 
@@ -145,11 +182,24 @@ describe('local cloud: device → rule → Lambda → DynamoDB → HTTP API', ()
     const read = await api(`/compounds/${COMPOUND}`, { token });
     expect(read.status).toBe(200);
     expect(read.headers.get('etag')).toBe('"1"');
-    expect(await read.json()).toMatchObject({ compoundId: COMPOUND, name: '西凌新村', subDistrictId: 'sd-banshongyuan' });
+    expect(await read.json()).toMatchObject({
+      compoundId: COMPOUND,
+      name: '西凌新村',
+      subDistrictId: 'sd-banshongyuan',
+    });
 
     const foreignOffice = await cloud.token({ role: 'street-office', subDistrictId: 'sd-elsewhere' });
     expect((await api(`/compounds/${COMPOUND}`, { token: foreignOffice })).status).toBe(404);
     const owner = await cloud.token({ role: 'owner' });
-    expect((await api('/compounds', { method: 'POST', token: owner, headers: { 'content-type': 'application/json' }, body: '{}' })).status).toBe(403);
+    expect(
+      (
+        await api('/compounds', {
+          method: 'POST',
+          token: owner,
+          headers: { 'content-type': 'application/json' },
+          body: '{}',
+        })
+      ).status,
+    ).toBe(403);
   });
 });

@@ -1,11 +1,16 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { type LocalCloud, startLocalCloud } from '../../local/cloud.js';
 import { connectDevice, type Device } from '../../device-shims/device.js';
+import { type LocalCloud, startLocalCloud } from '../../local/cloud.js';
 
 /** A local cloud on free ports, in memory, with short async retry delays; logs kept for failing tests. */
-export const startTestCloud = async (): Promise<{ cloud: LocalCloud; logs: string[]; dataDir: string; stop(): Promise<void> }> => {
+export const startTestCloud = async (): Promise<{
+  cloud: LocalCloud;
+  logs: string[];
+  dataDir: string;
+  stop(): Promise<void>;
+}> => {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'civic-test-'));
   const logs: string[] = [];
   const cloud = await startLocalCloud({
@@ -39,7 +44,11 @@ export const connectThing = async (
 };
 
 /** Polls until `probe` returns a value other than undefined, or fails after `timeoutMs`. */
-export const eventually = async <T>(probe: () => Promise<T | undefined>, timeoutMs = 10_000, what = 'condition'): Promise<T> => {
+export const eventually = async <T>(
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 10_000,
+  what = 'condition',
+): Promise<T> => {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();

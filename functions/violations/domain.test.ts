@@ -1,0 +1,100 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { decideIngest, type RuleEvent } from './domain.js';
+
+const event = (payload: unknown, overrides: Partial<RuleEvent> = {}): RuleEvent => ({
+  payload: Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload)).toString('base64'),
+  compoundId: 'xiling',
+  thingName: 'fl-geomag-0001',
+  signal: 'occupancy',
+  clientId: 'fl-geomag-0001',
+  receivedAt: Date.UTC(2026, 10, 26, 1, 0, 0),
+  ...overrides,
+});
+
+describe('decideIngest', () => {
+  it('accepts a JSON object, keeps device time and sequence apart from the fields', () => {
+    const decision = decideIngest(event({ ts: '2026-11-26T09:00:00+08:00', seq: 7, occupied: true }));
+    expect(decision).toEqual({
+      kind: 'accepted',
+      compoundId: 'xiling',
+      thingName: 'fl-geomag-0001',
+      signal: 'occupancy',
+      observedAt: '2026-11-26T01:00:00.000Z',
+      receivedAt: '2026-11-26T01:00:00.000Z',
+      seq: 7,
+      fields: { occupied: true },
+    });
+  });
+
+  it('uses the broker time when the device sends none, and accepts epoch milliseconds', () => {
+    expect(decideIngest(event({ occupied: false }))).toMatchObject({
+      observedAt: '2026-11-26T01:00:00.000Z',
+    });
+    expect(decideIngest(event({ ts: Date.UTC(2026, 0, 1) }))).toMatchObject({
+      observedAt: '2026-01-01T00:00:00.000Z',
+    });
+  });
+
+  it.each([
+    ['not JSON', 'occupied=yes', 'payload is not JSON'],
+    ['a JSON array', [1, 2], 'payload is not a JSON object'],
+    ['a JSON string', '"hello"', 'payload is not a JSON object'],
+    ['a negative sequence', { seq: -1 }, 'seq:'],
+    ['a malformed device time', { ts: '26/11/2026' }, 'ts:'],
+  ])('rejects %s with a reason', (_name, payload, reason) => {
+    const decision = decideIngest(event(payload));
+    expect(decision.kind).toBe('rejected');
+    expect(decision.kind === 'rejected' && decision.reason).toContain(reason);
+  });
+
+  it.each([
+    ['an invalid compound', { compoundId: 'Bad Compound!' }, 'topic: compound'],
+    ['an invalid thing', { thingName: 'a/b' }, 'topic: thing'],
+    ['a missing signal', { signal: undefined }, 'topic: signal'],
+  ])('rejects a topic with %s', (_name, overrides, reason) => {
+    const decision = decideIngest(event({ occupied: true }, overrides));
+    expect(decision.kind === 'rejected' && decision.reason).toContain(reason);
+  });
+
+  it('never lets one client speak for another thing', () => {
+    fc.assert(
+      fc.property(
+        fc.stringMatching(/^[A-Za-z0-9:_-]{1,20}$/),
+        fc.stringMatching(/^[A-Za-z0-9:_-]{1,20}$/),
+        (client, thing) => {
+          fc.pre(client !== thing);
+          const decision = decideIngest(event({ occupied: true }, { clientId: client, thingName: thing }));
+          expect(decision).toMatchObject({
+            kind: 'rejected',
+            reason: `client ${client} may not publish for thing ${thing}`,
+          });
+        },
+      ),
+    );
+  });
+
+  it('never throws, whatever bytes arrive, and always says why it rejects', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 256 }), (bytes) => {
+        const decision = decideIngest({ ...event({}), payload: Buffer.from(bytes).toString('base64') });
+        if (decision.kind === 'rejected') expect(decision.reason.length).toBeGreaterThan(0);
+      }),
+    );
+  });
+
+  it('accepts every JSON object whose ts and seq are absent, keeping all its fields', () => {
+    fc.assert(
+      fc.property(
+        fc.dictionary(fc.stringMatching(/^[a-z]{1,8}$/), fc.jsonValue(), { maxKeys: 6 }),
+        (fields) => {
+          delete (fields as Record<string, unknown>).ts;
+          delete (fields as Record<string, unknown>).seq;
+          const decision = decideIngest(event(fields));
+          expect(decision.kind).toBe('accepted');
+          expect(decision.kind === 'accepted' && decision.fields).toEqual(JSON.parse(JSON.stringify(fields)));
+        },
+      ),
+    );
+  });
+});
