@@ -12,6 +12,7 @@ import {
   BadRequestError,
   type FieldError,
   ForbiddenError,
+  PayloadTooLargeError,
   ProblemError,
   UnauthorizedError,
   UnsupportedMediaTypeError,
@@ -31,6 +32,8 @@ export interface RouteSpec<
   body?: B;
   params?: P;
   query?: Q;
+  /** Larger bodies are refused with 413 before parsing. */
+  maxBodyBytes?: number;
 }
 
 type Parsed<S> = S extends Schema ? z.output<S> : undefined;
@@ -135,6 +138,9 @@ const parseRequest = <
     if (spec.body !== undefined) {
       const text = decodeBody(event);
       const contentType = event.headers?.['content-type'];
+      if (spec.maxBodyBytes !== undefined && text !== undefined && Buffer.byteLength(text) > spec.maxBodyBytes) {
+        throw new PayloadTooLargeError(`The request body is larger than ${spec.maxBodyBytes} bytes.`);
+      }
       if (text === undefined)
         throw new BadRequestError('A JSON request body is required.', [
           { pointer: '/body', detail: 'Required' },
