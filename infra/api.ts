@@ -1,4 +1,4 @@
-import { Validations } from 'aws-cdk-lib';
+import { Duration, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
   HttpApi,
@@ -13,6 +13,7 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import type { RouteDefinition } from '../functions/shared/routes.js';
 import { CivicFunction, type FunctionDefaults } from './civic-function.js';
 import type { Identity } from './identity.js';
 
@@ -79,6 +80,33 @@ export class Api extends Construct {
       reason:
         'The $default route only answers 404 problem+json and reads nothing; API Gateway answers unknown routes without authorization too.',
     });
+  }
+
+  /**
+   * Creates one function per catalogue route (least-privilege table access as the route declares) and
+   * its API route; returns the functions by handler name so a construct can grant them more.
+   */
+  addCatalogue(
+    scope: Construct,
+    routes: Record<string, RouteDefinition>,
+    defaults: FunctionDefaults,
+  ): Map<string, CivicFunction> {
+    const functions = new Map<string, CivicFunction>();
+    for (const route of Object.values(routes)) {
+      const id = route.handler.charAt(0).toUpperCase() + route.handler.slice(1);
+      const fn = new CivicFunction(scope, id, {
+        entry: route.entry,
+        handler: route.handler,
+        description: route.routeKey,
+        defaults,
+        tableAccess: route.tableAccess,
+        ...(route.timeoutSeconds ? { timeout: Duration.seconds(route.timeoutSeconds) } : {}),
+        ...(route.memorySize ? { memorySize: route.memorySize } : {}),
+      });
+      this.addRoute(route.routeKey, fn);
+      functions.set(route.handler, fn);
+    }
+    return functions;
   }
 
   /** Adds `METHOD /path` behind the JWT authorizer, integrated with the given function. */

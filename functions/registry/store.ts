@@ -1,39 +1,155 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { Entity, GetItemCommand, item, number, PutItemCommand, string } from 'dynamodb-toolbox';
-import { ConflictError } from '../shared/errors.js';
+import {
+  any,
+  BatchPutRequest,
+  BatchWriteCommand,
+  Entity,
+  executeBatchWrite,
+  GetItemCommand,
+  item,
+  list,
+  number,
+  PutItemCommand,
+  QueryCommand,
+  string,
+} from 'dynamodb-toolbox';
+import { ConflictError, PreconditionFailedError } from '../shared/errors.js';
+import { decodeCursor, encodeCursor } from '../shared/pagination.js';
 import { CivicTable } from '../shared/table.js';
-import type { CreateCompound } from './domain.js';
+import type { Ancestry, Kind } from './domain.js';
 
-export const CompoundEntity = new Entity({
-  name: 'Compound',
+/**
+ * One entity for every registry resource: the record's own key (kind + id) for strongly consistent
+ * reads and conditional writes, and gsi1 (parent + kind → sort key) for listing a parent's children.
+ * Each kind's attributes are validated by its zod schema before they get here.
+ */
+export const RegistryRecordEntity = new Entity({
+  name: 'RegistryRecord',
   table: CivicTable,
   schema: item({
-    compoundId: string().key(),
+    kind: string().key(),
+    id: string().key(),
     subDistrictId: string(),
-    name: string(),
-    address: string().optional(),
+    compoundId: string().optional(),
+    areaId: string().optional(),
+    companyId: string().optional(),
+    ownerIds: list(string()).optional(),
+    parentKey: string().savedAs('gsi1pk'),
+    sortKey: string().savedAs('gsi1sk'),
     version: number(),
+    data: any(),
   }),
-  computeKey: ({ compoundId }) => ({ pk: `COMPOUND#${compoundId}`, sk: 'COMPOUND' }),
+  computeKey: ({ kind, id }) => ({ pk: `${kind.toUpperCase()}#${id}`, sk: kind.toUpperCase() }),
 });
 
-export const createCompound = async (subDistrictId: string, input: CreateCompound) => {
-  const compound = { ...input, subDistrictId, version: 1 };
-  try {
-    await CompoundEntity.build(PutItemCommand)
-      .item(compound)
-      .options({ condition: { attr: 'compoundId', exists: false } })
-      .send();
-  } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) {
-      throw new ConflictError(`Compound ${input.compoundId} already exists.`);
-    }
-    throw error;
-  }
-  return compound;
+export interface RegistryRecord<T = Record<string, unknown>> extends Ancestry {
+  kind: Kind;
+  id: string;
+  version: number;
+  parentKey: string;
+  sortKey: string;
+  data: T;
+  created?: string;
+  modified?: string;
+}
+
+export const parentKeyOf = (parent: string, kind: Kind) => `${parent}#${kind}`;
+
+export const getRecord = async <T = Record<string, unknown>>(
+  kind: Kind,
+  id: string,
+): Promise<RegistryRecord<T> | undefined> => {
+  const { Item } = await RegistryRecordEntity.build(GetItemCommand)
+    .key({ kind, id })
+    .options({ consistent: true })
+    .send();
+  return Item as RegistryRecord<T> | undefined;
 };
 
-export const getCompound = async (compoundId: string) => {
-  const { Item } = await CompoundEntity.build(GetItemCommand).key({ compoundId }).send();
-  return Item;
+/** Creates a record; an existing id is a 409. */
+export const createRecord = async <T>(
+  record: Omit<RegistryRecord<T>, 'version'>,
+): Promise<RegistryRecord<T>> => {
+  const created = { ...record, version: 1 } as RegistryRecord<T>;
+  try {
+    await RegistryRecordEntity.build(PutItemCommand)
+      .item(created as never)
+      .options({ condition: { attr: 'id', exists: false } })
+      .send();
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException)
+      throw new ConflictError(`${record.kind} ${record.id} already exists.`);
+    throw error;
+  }
+  return created;
+};
+
+/** Replaces a record if it still has the version the caller read (optimistic concurrency); else 412. */
+export const replaceRecord = async <T>(
+  record: RegistryRecord<T>,
+  expectedVersion: number,
+): Promise<RegistryRecord<T>> => {
+  const next = { ...record, version: expectedVersion + 1 };
+  try {
+    await RegistryRecordEntity.build(PutItemCommand)
+      .item(next as never)
+      .options({ condition: { attr: 'version', eq: expectedVersion } })
+      .send();
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) throw new PreconditionFailedError();
+    throw error;
+  }
+  return next;
+};
+
+/** Lists a parent's children of one kind in sort-key order, a page at a time. */
+export const listRecords = async <T = Record<string, unknown>>(
+  parentKey: string,
+  options: { limit: number; cursor?: string; sortKeyPrefix?: string },
+): Promise<{ items: RegistryRecord<T>[]; nextCursor?: string }> => {
+  const { Items = [], LastEvaluatedKey } = await CivicTable.build(QueryCommand)
+    .entities(RegistryRecordEntity)
+    .query({
+      index: 'gsi1',
+      partition: parentKey,
+      ...(options.sortKeyPrefix ? { range: { beginsWith: options.sortKeyPrefix } } : {}),
+    })
+    .options({ limit: options.limit, exclusiveStartKey: decodeCursor(options.cursor) as never })
+    .send();
+  return { items: Items as RegistryRecord<T>[], nextCursor: encodeCursor(LastEvaluatedKey) };
+};
+
+/** Every child of one kind (for imports that compare a whole area). */
+export const listAllRecords = async <T = Record<string, unknown>>(
+  parentKey: string,
+): Promise<RegistryRecord<T>[]> => {
+  const all: RegistryRecord<T>[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await listRecords<T>(parentKey, { limit: 1000, cursor });
+    all.push(...page.items);
+    cursor = page.nextCursor;
+  } while (cursor !== undefined);
+  return all;
+};
+
+/**
+ * Writes many records, 25 per BatchWriteItem and several batches in flight; unprocessed items are
+ * retried by dynamodb-toolbox. Used by imports, whose inputs were fully validated first.
+ */
+export const putRecords = async (records: RegistryRecord[], concurrency = 8): Promise<void> => {
+  const batches: RegistryRecord[][] = [];
+  for (let i = 0; i < records.length; i += 25) batches.push(records.slice(i, i + 25));
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, batches.length) }, async () => {
+      while (next < batches.length) {
+        const batch = batches[next++] as RegistryRecord[];
+        const command = CivicTable.build(BatchWriteCommand).requests(
+          ...batch.map((record) => RegistryRecordEntity.build(BatchPutRequest).item(record as never)),
+        );
+        await executeBatchWrite({ maxAttempts: 8 }, command);
+      }
+    }),
+  );
 };

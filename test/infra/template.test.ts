@@ -4,6 +4,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { registryRoutes } from '../../functions/registry/routes.js';
 import { ROLES } from '../../functions/shared/auth.js';
 import { CivicCellStack } from '../../infra/civic-cell-stack.js';
 import { INGEST_SQL } from '../../infra/violations.js';
@@ -134,10 +135,9 @@ describe('CivicCell template', () => {
     expect(keys).toEqual(
       [
         '$default',
-        'GET /compounds/{compoundId}',
+        ...Object.values(registryRoutes).map((route) => route.routeKey),
         'GET /compounds/{compoundId}/devices/{thingName}/telemetry',
         'GET /compounds/{compoundId}/rejected-telemetry',
-        'POST /compounds',
       ].sort(),
     );
     for (const route of routes) {

@@ -1,0 +1,601 @@
+/**
+ * A property area's roster (units and their owners) posted as CSV: parsed, validated and turned into
+ * units and owners, all or nothing. Pure: no I/O, no AWS, so the whole import can be tested here and
+ * the handler only stores what comes back.
+ *
+ * Decisions a reader should know:
+ * - Line numbers are the file's physical lines, header = line 1; a row whose quoted field spans
+ *   several lines is reported at the line where it starts.
+ * - Rows whose cells are all blank (including ",,,," left by spreadsheets) are skipped anywhere.
+ * - Co-owners of one unit share one row: names separated by `;`, `；` or `、`. The idLast4 and phone
+ *   cells are then blank or list one value per owner in the same order (a value may be blank).
+ * - An owner is recognised across rows by name + idLast4; without idLast4 by name + phone; without
+ *   both by name alone. An owner keeps the first phone (or idLast4) seen for them.
+ * - All developer-held units belong to one owner (`<areaId>.developer`, named by the first non-blank
+ *   owner cell on a developer-held row, else 开发商): the vote rules count them once.
+ * - Error reasons never repeat a cell's personal data; a full ID number is rejected outright.
+ */
+import { type Area, areaToHundredths, formatArea, normalizeDigits, parseArea } from '../shared/decimal.js';
+
+export interface RosterRow {
+  line: number;
+  building: string;
+  room: string;
+  area: Area;
+  ownerName: string;
+  idLast4?: string;
+  phone?: string;
+  developerHeld: boolean;
+}
+export interface RosterUnit {
+  unitId: string;
+  building: string;
+  room: string;
+  area: Area;
+  developerHeld: boolean;
+  ownerIds: string[];
+}
+export interface RosterOwner {
+  ownerId: string;
+  name: string;
+  idLast4?: string;
+  phone?: string;
+  unitIds: string[];
+}
+export interface RosterError {
+  line: number;
+  field?: string;
+  reason: string;
+}
+export type RosterResult =
+  | { ok: true; units: RosterUnit[]; owners: RosterOwner[]; totalArea: Area }
+  | { ok: false; errors: RosterError[] };
+
+export interface RosterOptions {
+  areaId: string;
+  /** Data rows accepted in one file; default 20000. */
+  maxRows?: number;
+}
+
+export const DEFAULT_MAX_ROWS = 20_000;
+export const MAX_ERRORS = 200;
+export const DEVELOPER_NAME = '开发商';
+const MAX_NAME_LENGTH = 50;
+
+type Column = 'building' | 'room' | 'area' | 'owner' | 'idLast4' | 'phone' | 'developerHeld';
+const REQUIRED: readonly Column[] = ['building', 'room', 'area', 'owner'];
+const ALL_COLUMNS: readonly Column[] = [...REQUIRED, 'idLast4', 'phone', 'developerHeld'];
+
+const HEADER_ALIASES: Record<string, Column> = {
+  building: 'building',
+  楼号: 'building',
+  楼栋: 'building',
+  room: 'room',
+  室号: 'room',
+  房号: 'room',
+  area: 'area',
+  专有面积: 'area',
+  面积: 'area',
+  owner: 'owner',
+  ownername: 'owner',
+  业主姓名: 'owner',
+  业主: 'owner',
+  idlast4: 'idLast4',
+  证件号后四位: 'idLast4',
+  phone: 'phone',
+  手机: 'phone',
+  手机号: 'phone',
+  developerheld: 'developerHeld',
+  开发商持有: 'developerHeld',
+};
+
+const BOOLEANS: Record<string, boolean> = {
+  true: true,
+  false: false,
+  是: true,
+  否: false,
+  '1': true,
+  '0': false,
+};
+
+// ---------------------------------------------------------------------------------------------------
+// CSV (RFC 4180)
+
+interface CsvRecord {
+  line: number;
+  fields: string[];
+  error?: string;
+}
+
+const QUOTE = 0x22;
+const COMMA = 0x2c;
+const CR = 0x0d;
+const LF = 0x0a;
+
+/**
+ * Splits RFC 4180 CSV into records in one pass: quoted fields may hold commas, doubled quotes and line
+ * breaks; CRLF, LF and lone CR all end a record. A malformed record carries an error instead of
+ * throwing, so every bad line can be reported.
+ */
+const readCsv = (text: string): CsvRecord[] => {
+  const records: CsvRecord[] = [];
+  const n = text.length;
+  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+  let line = 1;
+  while (i < n) {
+    const record: CsvRecord = { line, fields: [] };
+    for (;;) {
+      if (text.charCodeAt(i) === QUOTE) {
+        i++;
+        let value = '';
+        let segment = i;
+        let closed = false;
+        while (i < n) {
+          const c = text.charCodeAt(i);
+          if (c === QUOTE) {
+            if (text.charCodeAt(i + 1) === QUOTE) {
+              value += text.slice(segment, i + 1);
+              i += 2;
+              segment = i;
+              continue;
+            }
+            value += text.slice(segment, i);
+            i++;
+            closed = true;
+            break;
+          }
+          if (c === LF || (c === CR && text.charCodeAt(i + 1) !== LF)) line++;
+          i++;
+        }
+        if (!closed) {
+          value += text.slice(segment);
+          record.error ??= 'a quoted field is never closed';
+        } else {
+          const start = i;
+          while (i < n) {
+            const c = text.charCodeAt(i);
+            if (c === COMMA || c === CR || c === LF) break;
+            i++;
+          }
+          if (i > start) {
+            record.error ??= 'unexpected text after a closing quote';
+            value += text.slice(start, i);
+          }
+        }
+        record.fields.push(value);
+      } else {
+        const start = i;
+        while (i < n) {
+          const c = text.charCodeAt(i);
+          if (c === COMMA || c === CR || c === LF) break;
+          if (c === QUOTE)
+            record.error ??= 'a quote inside an unquoted field; quote the whole field and double the quote';
+          i++;
+        }
+        record.fields.push(text.slice(start, i));
+      }
+      if (i >= n) break;
+      const c = text.charCodeAt(i);
+      if (c === COMMA) {
+        i++;
+        if (i >= n) {
+          record.fields.push('');
+          break;
+        }
+        continue;
+      }
+      i += c === CR && text.charCodeAt(i + 1) === LF ? 2 : 1;
+      line++;
+      break;
+    }
+    records.push(record);
+  }
+  return records;
+};
+
+// ---------------------------------------------------------------------------------------------------
+// Identifiers
+
+const KEEP = /^[\p{L}\p{N}_-]$/u;
+const URI_UNRESERVED_PUNCTUATION = /^[.!~*'()]$/;
+
+/** Letters, digits, `_` and `-` stay (Chinese included); everything else is percent-encoded, so ids are injective. */
+const safeSegment = (text: string): string => {
+  let out = '';
+  for (const ch of text) {
+    if (KEEP.test(ch)) out += ch;
+    else if (URI_UNRESERVED_PUNCTUATION.test(ch))
+      out += `%${ch.charCodeAt(0).toString(16).toUpperCase()}`;
+    else {
+      try {
+        out += encodeURIComponent(ch);
+      } catch {
+        out += `%u${ch.charCodeAt(0).toString(16).toUpperCase()}`;
+      }
+    }
+  }
+  return out;
+};
+
+/** Full-width folded, runs of whitespace (line breaks included) collapsed, trimmed. */
+const cleanText = (text: string): string => normalizeDigits(text).replace(/\s+/g, ' ').trim();
+
+const utf8 = new TextEncoder();
+
+/**
+ * FNV-1a 64-bit of the UTF-8 bytes, as 16 hex digits. Not cryptographic: it names owners stably, it
+ * does not hide them (name + last four digits can be enumerated), so owner ids stay internal.
+ */
+export const fnv1a64 = (text: string): string => {
+  // 64-bit state in four 16-bit words, low first; the prime is 2^40 + 0x1b3.
+  let h0 = 0x2325;
+  let h1 = 0x8422;
+  let h2 = 0x9ce4;
+  let h3 = 0xcbf2;
+  for (const byte of utf8.encode(text)) {
+    h0 ^= byte;
+    const t0 = h0 * 0x1b3;
+    const t1 = h1 * 0x1b3 + (t0 >>> 16);
+    const t2 = h2 * 0x1b3 + (h0 << 8) + (t1 >>> 16);
+    const t3 = h3 * 0x1b3 + (h1 << 8) + (t2 >>> 16);
+    h0 = t0 & 0xffff;
+    h1 = t1 & 0xffff;
+    h2 = t2 & 0xffff;
+    h3 = t3 & 0xffff;
+  }
+  const hex = (word: number) => word.toString(16).padStart(4, '0');
+  return hex(h3) + hex(h2) + hex(h1) + hex(h0);
+};
+
+/** A unit's id: `<areaId>.<building>.<room>`, each part folded to half-width and made key- and path-safe. */
+export const unitIdOf = (areaId: string, building: string, room: string): string =>
+  `${safeSegment(areaId)}.${safeSegment(cleanText(building))}.${safeSegment(cleanText(room))}`;
+
+/**
+ * An owner's id, the same for the same person on every row: a digest of the name with idLast4, or with
+ * the phone when idLast4 is absent, or of the name alone when both are absent.
+ */
+export const ownerIdOf = (areaId: string, name: string, idLast4?: string, phone?: string): string => {
+  const id = idLast4 ? normalizeDigits(idLast4).trim().toUpperCase() : '';
+  const tel = phone ? normalizeDigits(phone).replace(/[\s-]/g, '') : '';
+  const tag = id ? `id:${id}` : tel ? `tel:${tel}` : '';
+  return `${safeSegment(areaId)}.owner-${fnv1a64(`${areaId}\u001f${cleanText(name)}\u001f${tag}`)}`;
+};
+
+/** The single owner that stands for all of the developer's unsold or undelivered units. */
+export const developerIdOf = (areaId: string): string => `${safeSegment(areaId)}.developer`;
+
+// ---------------------------------------------------------------------------------------------------
+// Natural order ("2号楼" before "10号楼", room "901" before "1001")
+
+type SortKey = (string | number)[];
+const CHUNK = /\d+|\D+/g;
+
+const naturalKey = (text: string): SortKey =>
+  (text.match(CHUNK) ?? []).map((chunk) => {
+    if (chunk.charCodeAt(0) < 0x30 || chunk.charCodeAt(0) > 0x39) return chunk;
+    const digits = chunk.replace(/^0+(?=\d)/, '');
+    return digits.length <= 15 ? Number(digits) : digits.padStart(64, '0');
+  });
+
+const compareKeys = (a: SortKey, b: SortKey): number => {
+  const length = Math.min(a.length, b.length);
+  for (let k = 0; k < length; k++) {
+    const x = a[k]!;
+    const y = b[k]!;
+    if (x === y) continue;
+    if (typeof x === 'number' && typeof y === 'number') return x - y;
+    if (typeof x === 'number') return -1;
+    if (typeof y === 'number') return 1;
+    return x < y ? -1 : 1;
+  }
+  return a.length - b.length;
+};
+
+const compareRaw = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+// ---------------------------------------------------------------------------------------------------
+// Cells
+
+type Cell<T> = { ok: true; value: T } | { ok: false; reason: string };
+
+const SEPARATORS = /[;、]/;
+
+const readPlace = (raw: string, what: 'building' | 'room'): Cell<string> => {
+  const value = cleanText(raw);
+  if (value === '') return { ok: false, reason: `${what} is empty` };
+  if ([...value].length > MAX_NAME_LENGTH)
+    return { ok: false, reason: `${what} is longer than ${MAX_NAME_LENGTH} characters` };
+  if (/\p{Cc}/u.test(value)) return { ok: false, reason: `${what} contains control characters` };
+  return { ok: true, value };
+};
+
+const readName = (raw: string): Cell<string> => {
+  const value = cleanText(raw);
+  if (value === '') return { ok: false, reason: 'owner name is empty' };
+  if ([...value].length > MAX_NAME_LENGTH)
+    return { ok: false, reason: `owner name is longer than ${MAX_NAME_LENGTH} characters` };
+  if (/\p{Cc}/u.test(value)) return { ok: false, reason: 'owner name contains control characters' };
+  return { ok: true, value };
+};
+
+const readIdLast4 = (raw: string): Cell<string | undefined> => {
+  const value = normalizeDigits(raw).replace(/\s+/g, '').toUpperCase();
+  if (value === '') return { ok: true, value: undefined };
+  if (value.length >= 5 && /\d{5,}/.test(value))
+    return { ok: false, reason: 'idLast4 holds more than four characters: store only the last four digits' };
+  if (!/^\d{3}[\dX]$/.test(value))
+    return { ok: false, reason: 'idLast4 must be the last four characters of the ID: digits, X only last' };
+  return { ok: true, value };
+};
+
+const readPhone = (raw: string): Cell<string | undefined> => {
+  let value = normalizeDigits(raw).replace(/[\s-]/g, '');
+  if (value === '') return { ok: true, value: undefined };
+  if (value.startsWith('+86')) value = value.slice(3);
+  if (!/^1[3-9]\d{9}$/.test(value))
+    return { ok: false, reason: 'phone must be a mainland mobile number: 11 digits starting with 1' };
+  return { ok: true, value };
+};
+
+const readDeveloperHeld = (raw: string): Cell<boolean> => {
+  const value = cleanText(raw).toLowerCase();
+  if (value === '') return { ok: true, value: false };
+  const flag = BOOLEANS[value];
+  if (flag === undefined) return { ok: false, reason: 'developerHeld must be true/false, 是/否 or 1/0' };
+  return { ok: true, value: flag };
+};
+
+/** Splits a per-owner list cell; blank means "none for anyone", otherwise one entry per owner. */
+const splitPerOwner = (raw: string, owners: number): string[] | undefined => {
+  const normalized = normalizeDigits(raw);
+  if (normalized.trim() === '') return Array.from({ length: owners }, () => '');
+  const parts = owners === 1 ? [normalized] : normalized.split(SEPARATORS);
+  return parts.length === owners ? parts : undefined;
+};
+
+// ---------------------------------------------------------------------------------------------------
+// Roster
+
+interface OwnerRef {
+  ownerId: string;
+  name: string;
+  idLast4?: string;
+  phone?: string;
+}
+
+interface ValidRow extends RosterRow {
+  owners: OwnerRef[];
+}
+
+type HeaderResult = { ok: true; columns: Column[] } | { ok: false; errors: RosterError[] };
+
+const headerKey = (cell: string): string =>
+  normalizeDigits(cell)
+    .trim()
+    .toLowerCase()
+    .replace(/[\s_-]+/g, '');
+
+const readHeader = (record: CsvRecord): HeaderResult => {
+  const { line } = record;
+  if (record.error) return { ok: false, errors: [{ line, reason: `header: ${record.error}` }] };
+  const errors: RosterError[] = [];
+  const columns: Column[] = [];
+  const unknown: string[] = [];
+  const seen = new Map<Column, string>();
+  for (const [index, cell] of record.fields.entries()) {
+    const label = cell.trim();
+    const column = HEADER_ALIASES[headerKey(cell)];
+    if (!column) {
+      unknown.push(label === '' ? `(blank, column ${index + 1})` : `"${label}"`);
+      continue;
+    }
+    const earlier = seen.get(column);
+    if (earlier !== undefined)
+      errors.push({ line, reason: `columns "${earlier}" and "${label}" are both ${column}` });
+    seen.set(column, label);
+    columns.push(column);
+  }
+  if (unknown.length > 0)
+    errors.push({
+      line,
+      reason: `unknown column${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; expected ${ALL_COLUMNS.join(', ')} (or 楼号, 室号, 专有面积, 业主姓名, 证件号后四位, 手机号, 开发商持有)`,
+    });
+  const missing = REQUIRED.filter((column) => !seen.has(column));
+  if (missing.length > 0)
+    errors.push({
+      line,
+      reason: `missing required column${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`,
+    });
+  return errors.length > 0 ? { ok: false, errors } : { ok: true, columns };
+};
+
+const isBlank = (record: CsvRecord): boolean =>
+  !record.error && record.fields.every((field) => normalizeDigits(field).trim() === '');
+
+interface RowContext {
+  areaId: string;
+  columns: Column[];
+  errors: RosterError[];
+  seenUnits: Map<string, number>;
+}
+
+const readRow = (record: CsvRecord, context: RowContext): ValidRow | undefined => {
+  const { line } = record;
+  const { columns, errors, areaId } = context;
+  const before = errors.length;
+  const fail = (field: Column, reason: string) => errors.push({ line, field, reason });
+  if (record.error) {
+    errors.push({ line, reason: record.error });
+    return undefined;
+  }
+  if (record.fields.length !== columns.length) {
+    errors.push({ line, reason: `expected ${columns.length} fields, found ${record.fields.length}` });
+    return undefined;
+  }
+  const cells: Partial<Record<Column, string>> = {};
+  for (const [index, column] of columns.entries()) cells[column] = record.fields[index];
+
+  const building = readPlace(cells.building ?? '', 'building');
+  if (!building.ok) fail('building', building.reason);
+  const room = readPlace(cells.room ?? '', 'room');
+  if (!room.ok) fail('room', room.reason);
+  if (building.ok && room.ok) {
+    const key = `${building.value}\u0000${room.value}`;
+    const earlier = context.seenUnits.get(key);
+    if (earlier !== undefined)
+      fail('room', `building ${building.value} room ${room.value} already appears on line ${earlier}`);
+    else context.seenUnits.set(key, line);
+  }
+  const area = parseArea(cells.area ?? '');
+  if (!area.ok) fail('area', area.reason);
+  const developer = readDeveloperHeld(cells.developerHeld ?? '');
+  if (!developer.ok) fail('developerHeld', developer.reason);
+  const developerHeld = developer.ok && developer.value;
+
+  const ownerCell = cleanText(cells.owner ?? '');
+  const owners: OwnerRef[] = [];
+  if (developerHeld) {
+    const name = ownerCell === '' ? ({ ok: true, value: DEVELOPER_NAME } as const) : readName(ownerCell);
+    const idLast4 = readIdLast4(cells.idLast4 ?? '');
+    const phone = readPhone(cells.phone ?? '');
+    if (!name.ok) fail('owner', name.reason);
+    if (!idLast4.ok) fail('idLast4', idLast4.reason);
+    if (!phone.ok) fail('phone', phone.reason);
+    if (name.ok && idLast4.ok && phone.ok)
+      owners.push({
+        ownerId: developerIdOf(areaId),
+        name: name.value,
+        idLast4: idLast4.value,
+        phone: phone.value,
+      });
+  } else {
+    const names = ownerCell.split(SEPARATORS).map(readName);
+    const badName = names.findIndex((name) => !name.ok);
+    const bad = names[badName];
+    if (ownerCell === '') fail('owner', 'owner name is empty');
+    else if (bad && !bad.ok) fail('owner', names.length > 1 ? `co-owner ${badName + 1}: ${bad.reason}` : bad.reason);
+    const ids = splitPerOwner(cells.idLast4 ?? '', names.length);
+    const phones = splitPerOwner(cells.phone ?? '', names.length);
+    const listReason = (what: string, count: number) =>
+      `${what} must be blank or list one value per owner (${count} owners, separated by ; or 、)`;
+    if (!ids) fail('idLast4', listReason('idLast4', names.length));
+    if (!phones) fail('phone', listReason('phone', names.length));
+    const idCells = (ids ?? []).map(readIdLast4);
+    const phoneCells = (phones ?? []).map(readPhone);
+    const badId = idCells.find((cell) => !cell.ok);
+    if (badId && !badId.ok) fail('idLast4', badId.reason);
+    const badPhone = phoneCells.find((cell) => !cell.ok);
+    if (badPhone && !badPhone.ok) fail('phone', badPhone.reason);
+    if (errors.length === before) {
+      for (const [index, name] of names.entries()) {
+        const id = idCells[index];
+        const phone = phoneCells[index];
+        if (!name.ok || !id?.ok || !phone?.ok) continue;
+        owners.push({
+          ownerId: ownerIdOf(areaId, name.value, id.value, phone.value),
+          name: name.value,
+          idLast4: id.value,
+          phone: phone.value,
+        });
+      }
+      if (new Set(owners.map((owner) => owner.ownerId)).size !== owners.length)
+        fail('owner', 'the same owner is listed twice for this unit');
+    }
+  }
+
+  if (errors.length > before || !building.ok || !room.ok || !area.ok) return undefined;
+  return {
+    line,
+    building: building.value,
+    room: room.value,
+    area: area.value,
+    ownerName: owners.map((owner) => owner.name).join(';'),
+    idLast4: owners.length === 1 ? owners[0]?.idLast4 : undefined,
+    phone: owners.length === 1 ? owners[0]?.phone : undefined,
+    developerHeld,
+    owners,
+  };
+};
+
+const toResult = (rows: ValidRow[], areaId: string): RosterResult => {
+  const sorted = rows
+    .map((row) => ({ row, building: naturalKey(row.building), room: naturalKey(row.room) }))
+    .sort(
+      (a, b) =>
+        compareKeys(a.building, b.building) ||
+        compareRaw(a.row.building, b.row.building) ||
+        compareKeys(a.room, b.room) ||
+        compareRaw(a.row.room, b.row.room),
+    )
+    .map(({ row }) => row);
+  const owners = new Map<string, RosterOwner>();
+  const units: RosterUnit[] = [];
+  let total = 0n;
+  for (const row of sorted) {
+    const unitId = unitIdOf(areaId, row.building, row.room);
+    for (const ref of row.owners) {
+      const owner = owners.get(ref.ownerId);
+      if (!owner) {
+        owners.set(ref.ownerId, {
+          ownerId: ref.ownerId,
+          name: ref.name,
+          ...(ref.idLast4 ? { idLast4: ref.idLast4 } : {}),
+          ...(ref.phone ? { phone: ref.phone } : {}),
+          unitIds: [unitId],
+        });
+        continue;
+      }
+      owner.unitIds.push(unitId);
+      if (owner.idLast4 === undefined && ref.idLast4) owner.idLast4 = ref.idLast4;
+      if (owner.phone === undefined && ref.phone) owner.phone = ref.phone;
+      if (owner.name === DEVELOPER_NAME && ref.name !== DEVELOPER_NAME) owner.name = ref.name;
+    }
+    total += areaToHundredths(row.area);
+    units.push({
+      unitId,
+      building: row.building,
+      room: row.room,
+      area: row.area,
+      developerHeld: row.developerHeld,
+      ownerIds: row.owners.map((owner) => owner.ownerId),
+    });
+  }
+  return { ok: true, units, owners: [...owners.values()], totalArea: formatArea(total) };
+};
+
+/**
+ * Parses and validates a property area's roster. Either every row is good and the units, owners and
+ * exact total area come back in a deterministic order, or nothing does and every failing line is
+ * reported (at most 200 errors).
+ */
+export const parseRoster = (csv: string, opts: RosterOptions): RosterResult => {
+  const maxRows = opts.maxRows ?? DEFAULT_MAX_ROWS;
+  const records = readCsv(csv).filter((record) => !isBlank(record));
+  const [header, ...data] = records;
+  if (!header) return { ok: false, errors: [{ line: 1, reason: 'the roster is empty; a header row is required' }] };
+  const head = readHeader(header);
+  if (!head.ok) return head;
+  if (data.length === 0)
+    return { ok: false, errors: [{ line: header.line, reason: 'the roster has a header but no units' }] };
+  if (data.length > maxRows)
+    return {
+      ok: false,
+      errors: [
+        {
+          line: data[maxRows]!.line,
+          reason: `the roster has ${data.length} rows; at most ${maxRows} are accepted in one file`,
+        },
+      ],
+    };
+
+  const context: RowContext = { areaId: opts.areaId, columns: head.columns, errors: [], seenUnits: new Map() };
+  const rows: ValidRow[] = [];
+  for (const record of data) {
+    const row = readRow(record, context);
+    if (row) rows.push(row);
+    if (context.errors.length >= MAX_ERRORS) break;
+  }
+  if (context.errors.length > 0) return { ok: false, errors: context.errors.slice(0, MAX_ERRORS) };
+  return toResult(rows, opts.areaId);
+};
