@@ -2,6 +2,7 @@ import { Duration, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
   HttpApi,
+  HttpMethod,
   HttpNoneAuthorizer,
   HttpRoute,
   HttpRouteKey,
@@ -22,7 +23,8 @@ type Method = (typeof METHODS)[number];
 
 /**
  * The HTTP API: every route behind the user pool's JWT authorizer, except the `$default` route, which
- * answers problem+json 404 for paths no feature serves (as API Gateway itself would, without a token).
+ * answers problem+json 404 for paths no feature serves (as API Gateway itself would, without a token),
+ * and the public `GET /openapi.json`.
  */
 export class Api extends Construct {
   readonly httpApi: HttpApi;
@@ -79,6 +81,25 @@ export class Api extends Construct {
       id: 'AwsSolutions::AwsSolutions-APIG4',
       reason:
         'The $default route only answers 404 problem+json and reads nothing; API Gateway answers unknown routes without authorization too.',
+    });
+
+    const openApi = new CivicFunction(this, 'OpenApi', {
+      entry: 'shared/openapi.handler.ts',
+      description: 'GET /openapi.json: the OpenAPI 3.1 document generated from the route catalogues',
+      defaults: props.defaults,
+      tableAccess: 'none',
+      memorySize: 256,
+    });
+    const openApiRoute = new HttpRoute(this, 'OpenApiRoute', {
+      httpApi: this.httpApi,
+      routeKey: HttpRouteKey.with('/openapi.json', HttpMethod.GET),
+      integration: new HttpLambdaIntegration('OpenApiIntegration', openApi),
+      authorizer: new HttpNoneAuthorizer(),
+    });
+    Validations.of(openApiRoute).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-APIG4',
+      reason:
+        'GET /openapi.json serves the public API description built from the route catalogues; it reads no data and needs no caller.',
     });
   }
 

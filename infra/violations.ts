@@ -2,6 +2,7 @@ import { Stack } from 'aws-cdk-lib';
 import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { CfnTopicRule } from 'aws-cdk-lib/aws-iot';
 import { Construct } from 'constructs';
+import { violationsRoutes } from '../functions/violations/routes.js';
 import type { Api } from './api.js';
 import { CivicFunction, type FunctionDefaults } from './civic-function.js';
 import type { Devices } from './devices.js';
@@ -54,21 +55,7 @@ export class Violations extends Construct {
       sourceAccount: Stack.of(this).account,
     });
 
-    const listTelemetry = new CivicFunction(this, 'ListTelemetry', {
-      entry: 'violations/telemetry.handler.ts',
-      handler: 'listHandler',
-      description: 'GET /compounds/{compoundId}/devices/{thingName}/telemetry',
-      defaults,
-      tableAccess: 'read',
-    });
-    const listRejected = new CivicFunction(this, 'ListRejectedTelemetry', {
-      entry: 'violations/telemetry.handler.ts',
-      handler: 'rejectedHandler',
-      description: 'GET /compounds/{compoundId}/rejected-telemetry',
-      defaults,
-      tableAccess: 'read',
-    });
-    api.addRoute('GET /compounds/{compoundId}/devices/{thingName}/telemetry', listTelemetry);
-    api.addRoute('GET /compounds/{compoundId}/rejected-telemetry', listRejected);
+    // Construct ids come from the handler names: ListTelemetry, ListRejectedTelemetry.
+    api.addCatalogue(this, violationsRoutes, defaults);
   }
 }

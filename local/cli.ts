@@ -4,11 +4,13 @@
  *   --data-dir DIR      where data lives (default .local/)
  *   --synth             synthesize even if the sources did not change
  *   --quiet-functions   do not echo function logs
+ *   --no-seed           do not seed the demo sub-district into an empty store
  */
 import './quiet-warnings.js';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_PORTS, PROJECT_ROOT, startLocalCloud } from './cloud.js';
+import { seedDemoData } from './seed.js';
 
 const { values } = parseArgs({
   options: {
@@ -44,7 +46,7 @@ const { endpoints } = cloud;
 console.log(`
 civic-cell local cloud ready in ${seconds} s — ${cloud.stack.functions.length} functions, ${cloud.stack.routes.length} routes, ${cloud.stack.topicRules.length} topic rules, ${cloud.stack.stateMachines.length} state machines
 
-  HTTP API            ${endpoints.api}            (OpenAPI: ${endpoints.api}/openapi.json once the registry serves it)
+  HTTP API            ${endpoints.api}            (OpenAPI: ${endpoints.api}/openapi.json)
   MQTT (mutual TLS)   mqtts://${endpoints.mqtt.host}:${endpoints.mqtt.port}
   CA certificate      ${path.relative(PROJECT_ROOT, cloud.caPath) || cloud.caPath}
   DynamoDB Local      ${endpoints.dynamodb}      table ${cloud.tableName}
@@ -54,7 +56,7 @@ civic-cell local cloud ready in ${seconds} s — ${cloud.stack.functions.length}
 
 Tokens (one per role; valid 12 h):
   npm run token -- street-office          # also: housing-bureau property-staff committee-member owner evaluator caseworker
-  curl -H "authorization: Bearer $(npm run -s token -- street-office)" ${endpoints.api}/compounds/demo
+  curl -H "authorization: Bearer $(npm run -s token -- street-office)" ${endpoints.api}/compounds/xiling
 
 Device certificates (thing name = certificate CN = MQTT client id):
   curl -X POST ${endpoints.control}/things/<thingName>/certificate    # writes .local/ca/things/<thingName>/
@@ -69,6 +71,12 @@ The AWS SDK from your shell: export ${Object.entries({
   .join(' ')}
 
 Ctrl-C stops everything.`);
+
+// The cloud is ready now; the demo data (first start only) arrives in the background through the API.
+if (!values['no-seed']) {
+  const token = await cloud.token({ role: 'street-office' });
+  void seedDemoData({ apiUrl: cloud.endpoints.api, token, log }).catch((error: Error) => log(`Demo data not seeded: ${error.message}`));
+}
 
 let stopping = false;
 const shutdown = async (signal: string) => {

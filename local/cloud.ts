@@ -7,6 +7,7 @@ import { ensureTables, localCredentials, startDynamoDbLocal } from './dynamodb.j
 import { createLocalIssuer, type LocalIssuer, startHttpApi } from './http-api/index.js';
 import { type LocalBroker, startBroker } from './iot/broker.js';
 import { ensureCa, type LocalCa } from './iot/ca.js';
+import { type LocalIotControlPlane, startIotControlPlane } from './iot/control-plane.js';
 import { startIotDataPlane } from './iot/data-plane.js';
 import { LambdaService, type LambdaServiceOptions } from './lambda/service.js';
 import { freePort } from './ports.js';
@@ -14,7 +15,7 @@ import { RulesEngine } from './rules-engine.js';
 import { startSchedules } from './schedules.js';
 import { startStepFunctions } from './stepfunctions/index.js';
 import { ensureSynthesized } from './synth.js';
-import { LOCAL_REGION, type LocalStack, loadTemplate, readStack } from './template.js';
+import { LOCAL_REGION, type LocalStack, loadTemplate, Resolver, readStack } from './template.js';
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const STACK_NAME = 'CivicCell';
@@ -25,6 +26,7 @@ export const DEFAULT_PORTS = {
   mqtt: 8883,
   dynamodb: 8000,
   iotData: 8081,
+  iotControl: 8082,
   stepFunctions: 8083,
   control: 8090,
 };
@@ -55,6 +57,8 @@ export interface LocalCloud {
     mqtt: { host: string; port: number };
     dynamodb: string;
     iotData: string;
+    /** The AWS IoT control-plane API (AWS_ENDPOINT_URL_IOT). */
+    iotControl: string;
     stepFunctions: string;
     control: string;
   };
@@ -63,6 +67,8 @@ export interface LocalCloud {
   ca: LocalCa;
   issuer: LocalIssuer;
   broker: LocalBroker;
+  /** The AWS IoT control plane (things, certificates, attachments) the broker authorizes devices with. */
+  iotControl: LocalIotControlPlane;
   lambda: LambdaService;
   rules: RulesEngine;
   /** The environment a Node process needs to talk to the local cloud with the ordinary AWS SDK. */
@@ -74,7 +80,8 @@ export interface LocalCloud {
 }
 
 const resolvePorts = async (ports: Partial<Ports> | undefined, fallback: Ports): Promise<Ports> => {
-  const merged = { ...fallback, ...ports };
+  // Callers that predate the IoT control plane and ask for a free local control plane get a free one too.
+  const merged = { ...fallback, ...(ports?.control === 0 ? { iotControl: 0 } : {}), ...ports };
   // The API's own URL is part of the template's environment (GetAtt ApiEndpoint), so it is fixed first.
   if (merged.api === 0) merged.api = await freePort();
   return merged;
@@ -126,11 +133,16 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
       });
     }
     const apiUrl = `http://127.0.0.1:${ports.api}`;
-    const stack = readStack(loadTemplate(cdkOut, STACK_NAME), {
+    const template = loadTemplate(cdkOut, STACK_NAME);
+    const stack = readStack(template, {
       stackName: STACK_NAME,
       cdkOut,
       endpoints: { apiUrl },
     });
+    const resolver = new Resolver(template, STACK_NAME, { apiUrl });
+    const iotPolicyNames = Object.entries(template.Resources)
+      .filter(([, resource]) => resource.Type === 'AWS::IoT::Policy')
+      .map(([logicalId]) => resolver.physicalId(logicalId));
     const userPool = stack.userPools[0];
     if (userPool === undefined) throw new Error('The template has no Cognito user pool to stand in for');
 
@@ -148,6 +160,7 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
     // Ports other components report back once bound; the functions learn them through their environment.
     const iotDataPort = ports.iotData === 0 ? await freePort() : ports.iotData;
     const sfnPort = ports.stepFunctions === 0 ? await freePort() : ports.stepFunctions;
+    const iotControlPort = ports.iotControl === 0 ? await freePort() : ports.iotControl;
     const sdkEnvironment: Record<string, string> = {
       AWS_REGION: LOCAL_REGION,
       AWS_DEFAULT_REGION: LOCAL_REGION,
@@ -155,6 +168,7 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
       AWS_SECRET_ACCESS_KEY: localCredentials.secretAccessKey,
       AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint,
       AWS_ENDPOINT_URL_IOT_DATA_PLANE: `http://127.0.0.1:${iotDataPort}`,
+      AWS_ENDPOINT_URL_IOT: `http://127.0.0.1:${iotControlPort}`,
       AWS_ENDPOINT_URL_SFN: `http://127.0.0.1:${sfnPort}`,
     };
 
@@ -192,6 +206,15 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
 
     const iotData = await startIotDataPlane({ broker, port: iotDataPort });
     cleanups.push(() => iotData.close());
+
+    const iotControl = await startIotControlPlane({
+      ca,
+      port: iotControlPort,
+      brokerHost: broker.host,
+      policyNames: iotPolicyNames,
+      onError: (error) => log(`iot control plane: ${(error as Error).message}`),
+    });
+    cleanups.push(() => iotControl.close());
 
     const stepFunctions = await startStepFunctions({
       port: sfnPort,
@@ -235,6 +258,7 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
       mqtt: { host: broker.host, port: broker.port },
       dynamodb: dynamodb.endpoint,
       iotData: iotData.endpoint,
+      iotControl: iotControl.endpoint,
       stepFunctions: stepFunctions.endpoint,
       control: control.url,
     };
@@ -265,12 +289,14 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
       ca,
       issuer,
       broker,
+      iotControl,
       lambda,
       rules,
       sdkEnvironment: {
         ...sdkEnvironment,
         AWS_ENDPOINT_URL_SFN: stepFunctions.endpoint,
         AWS_ENDPOINT_URL_IOT_DATA_PLANE: iotData.endpoint,
+        AWS_ENDPOINT_URL_IOT: iotControl.endpoint,
       },
       token: (request) => mintRoleToken(issuer, clientId, request),
       drain: () => lambda.drain(),

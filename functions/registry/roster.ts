@@ -197,10 +197,12 @@ const readCsv = (text: string): CsvRecord[] => {
 // Identifiers
 
 const KEEP = /^[\p{L}\p{N}_-]$/u;
+const ALL_KEPT = /^[\p{L}\p{N}_-]*$/u;
 const URI_UNRESERVED_PUNCTUATION = /^[.!~*'()]$/;
 
 /** Letters, digits, `_` and `-` stay (Chinese included); everything else is percent-encoded, so ids are injective. */
 const safeSegment = (text: string): string => {
+  if (ALL_KEPT.test(text)) return text;
   let out = '';
   for (const ch of text) {
     if (KEEP.test(ch)) out += ch;
@@ -218,9 +220,11 @@ const safeSegment = (text: string): string => {
 };
 
 /** Full-width folded, runs of whitespace (line breaks included) collapsed, trimmed. */
-const cleanText = (text: string): string => normalizeDigits(text).replace(/\s+/g, ' ').trim();
-
-const utf8 = new TextEncoder();
+const cleanText = (text: string): string => {
+  const folded = normalizeDigits(text).trim();
+  return INNER_SPACE.test(folded) ? folded.replace(/\s+/g, ' ') : folded;
+};
+const INNER_SPACE = /\s\s|[^\S ]/;
 
 /**
  * FNV-1a 64-bit of the UTF-8 bytes, as 16 hex digits. Not cryptographic: it names owners stably, it
@@ -232,7 +236,7 @@ export const fnv1a64 = (text: string): string => {
   let h1 = 0x8422;
   let h2 = 0x9ce4;
   let h3 = 0xcbf2;
-  for (const byte of utf8.encode(text)) {
+  const mix = (byte: number) => {
     h0 ^= byte;
     const t0 = h0 * 0x1b3;
     const t1 = h1 * 0x1b3 + (t0 >>> 16);
@@ -242,6 +246,30 @@ export const fnv1a64 = (text: string): string => {
     h1 = t1 & 0xffff;
     h2 = t2 & 0xffff;
     h3 = t3 & 0xffff;
+  };
+  // UTF-8 by hand: no encoder allocation per name; a lone surrogate becomes U+FFFD, as TextEncoder does.
+  for (let i = 0; i < text.length; i++) {
+    let code = text.charCodeAt(i);
+    if (code < 0x80) mix(code);
+    else if (code < 0x800) {
+      mix(0xc0 | (code >> 6));
+      mix(0x80 | (code & 0x3f));
+    } else {
+      if (code >= 0xd800 && code <= 0xdfff) {
+        const next = text.charCodeAt(i + 1);
+        if (code <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
+          code = 0x10000 + ((code - 0xd800) << 10) + (next - 0xdc00);
+          i++;
+        } else code = 0xfffd;
+      }
+      if (code < 0x10000) mix(0xe0 | (code >> 12));
+      else {
+        mix(0xf0 | (code >> 18));
+        mix(0x80 | ((code >> 12) & 0x3f));
+      }
+      mix(0x80 | ((code >> 6) & 0x3f));
+      mix(0x80 | (code & 0x3f));
+    }
   }
   const hex = (word: number) => word.toString(16).padStart(4, '0');
   return hex(h3) + hex(h2) + hex(h1) + hex(h0);
@@ -256,10 +284,14 @@ export const unitIdOf = (areaId: string, building: string, room: string): string
  * the phone when idLast4 is absent, or of the name alone when both are absent.
  */
 export const ownerIdOf = (areaId: string, name: string, idLast4?: string, phone?: string): string => {
-  const id = idLast4 ? normalizeDigits(idLast4).trim().toUpperCase() : '';
-  const tel = phone ? normalizeDigits(phone).replace(/[\s-]/g, '') : '';
-  const tag = id ? `id:${id}` : tel ? `tel:${tel}` : '';
-  return `${safeSegment(areaId)}.owner-${fnv1a64(`${areaId}\u001f${cleanText(name)}\u001f${tag}`)}`;
+  const id = idLast4 ? normalizeDigits(idLast4).trim().toUpperCase() : undefined;
+  const tel = phone ? normalizeDigits(phone).replace(/[\s-]/g, '').replace(/^\+86/, '') : undefined;
+  return ownerIdOfClean(safeSegment(areaId), areaId, cleanText(name), id, tel);
+};
+
+const ownerIdOfClean = (safeArea: string, areaId: string, name: string, idLast4?: string, phone?: string) => {
+  const tag = idLast4 ? `id:${idLast4}` : phone ? `tel:${phone}` : '';
+  return `${safeArea}.owner-${fnv1a64(`${areaId}\u001f${name}\u001f${tag}`)}`;
 };
 
 /** The single owner that stands for all of the developer's unsold or undelivered units. */
@@ -268,28 +300,26 @@ export const developerIdOf = (areaId: string): string => `${safeSegment(areaId)}
 // ---------------------------------------------------------------------------------------------------
 // Natural order ("2号楼" before "10号楼", room "901" before "1001")
 
-type SortKey = (string | number)[];
 const CHUNK = /\d+|\D+/g;
+const END = '\u0000';
+const NUMBER = '\u0001';
+const TEXT = '\u0002';
 
-const naturalKey = (text: string): SortKey =>
-  (text.match(CHUNK) ?? []).map((chunk) => {
-    if (chunk.charCodeAt(0) < 0x30 || chunk.charCodeAt(0) > 0x39) return chunk;
-    const digits = chunk.replace(/^0+(?=\d)/, '');
-    return digits.length <= 15 ? Number(digits) : digits.padStart(64, '0');
-  });
-
-const compareKeys = (a: SortKey, b: SortKey): number => {
-  const length = Math.min(a.length, b.length);
-  for (let k = 0; k < length; k++) {
-    const x = a[k]!;
-    const y = b[k]!;
-    if (x === y) continue;
-    if (typeof x === 'number' && typeof y === 'number') return x - y;
-    if (typeof x === 'number') return -1;
-    if (typeof y === 'number') return 1;
-    return x < y ? -1 : 1;
+/**
+ * A string whose code-unit order is the natural order: each run of digits becomes its length then its
+ * digits (so 9 < 10), text runs end with a marker below any character (so "A" < "A1" < "AB").
+ * Building and room text never holds control characters, so the markers cannot collide.
+ */
+const naturalKey = (text: string): string => {
+  let key = '';
+  for (const chunk of text.match(CHUNK) ?? []) {
+    const first = chunk.charCodeAt(0);
+    if (first >= 0x30 && first <= 0x39) {
+      const digits = chunk.replace(/^0+(?=\d)/, '');
+      key += NUMBER + String.fromCharCode(0x30 + digits.length) + digits;
+    } else key += TEXT + chunk + END;
   }
-  return a.length - b.length;
+  return key;
 };
 
 const compareRaw = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
@@ -410,35 +440,43 @@ const readHeader = (record: CsvRecord): HeaderResult => {
   return errors.length > 0 ? { ok: false, errors } : { ok: true, columns };
 };
 
-const isBlank = (record: CsvRecord): boolean =>
-  !record.error && record.fields.every((field) => normalizeDigits(field).trim() === '');
+// String.prototype.trim already removes the ideographic space.
+const isBlank = (record: CsvRecord): boolean => !record.error && record.fields.every((field) => field.trim() === '');
 
 interface RowContext {
   areaId: string;
-  columns: Column[];
+  safeAreaId: string;
+  width: number;
+  /** Where each column sits in a record, -1 when the header leaves an optional column out. */
+  at: Record<Column, number>;
   errors: RosterError[];
   seenUnits: Map<string, number>;
 }
 
+const listReason = (what: string, owners: number) =>
+  `${what} must be blank or list one value per owner (${owners} owners, separated by ; or 、)`;
+
+/** Validates one data record; pushes its errors and returns the row only when it has none. */
 const readRow = (record: CsvRecord, context: RowContext): ValidRow | undefined => {
-  const { line } = record;
-  const { columns, errors, areaId } = context;
+  const { line, fields } = record;
+  const { at, errors } = context;
   const before = errors.length;
-  const fail = (field: Column, reason: string) => errors.push({ line, field, reason });
   if (record.error) {
     errors.push({ line, reason: record.error });
     return undefined;
   }
-  if (record.fields.length !== columns.length) {
-    errors.push({ line, reason: `expected ${columns.length} fields, found ${record.fields.length}` });
+  if (fields.length !== context.width) {
+    errors.push({ line, reason: `expected ${context.width} fields, found ${fields.length}` });
     return undefined;
   }
-  const cells: Partial<Record<Column, string>> = {};
-  for (const [index, column] of columns.entries()) cells[column] = record.fields[index];
+  const cell = (column: Column): string => (at[column] < 0 ? '' : fields[at[column]]!);
+  const fail = (field: Column, reason: string) => {
+    errors.push({ line, field, reason });
+  };
 
-  const building = readPlace(cells.building ?? '', 'building');
+  const building = readPlace(cell('building'), 'building');
   if (!building.ok) fail('building', building.reason);
-  const room = readPlace(cells.room ?? '', 'room');
+  const room = readPlace(cell('room'), 'room');
   if (!room.ok) fail('room', room.reason);
   if (building.ok && room.ok) {
     const key = `${building.value}\u0000${room.value}`;
@@ -447,87 +485,96 @@ const readRow = (record: CsvRecord, context: RowContext): ValidRow | undefined =
       fail('room', `building ${building.value} room ${room.value} already appears on line ${earlier}`);
     else context.seenUnits.set(key, line);
   }
-  const area = parseArea(cells.area ?? '');
+  const area = parseArea(cell('area'));
   if (!area.ok) fail('area', area.reason);
-  const developer = readDeveloperHeld(cells.developerHeld ?? '');
+  const developer = readDeveloperHeld(cell('developerHeld'));
   if (!developer.ok) fail('developerHeld', developer.reason);
   const developerHeld = developer.ok && developer.value;
+  const owners = developerHeld ? readDeveloper(cell, context, fail) : readOwners(cell, context, fail);
 
-  const ownerCell = cleanText(cells.owner ?? '');
-  const owners: OwnerRef[] = [];
-  if (developerHeld) {
-    const name = ownerCell === '' ? ({ ok: true, value: DEVELOPER_NAME } as const) : readName(ownerCell);
-    const idLast4 = readIdLast4(cells.idLast4 ?? '');
-    const phone = readPhone(cells.phone ?? '');
-    if (!name.ok) fail('owner', name.reason);
-    if (!idLast4.ok) fail('idLast4', idLast4.reason);
-    if (!phone.ok) fail('phone', phone.reason);
-    if (name.ok && idLast4.ok && phone.ok)
-      owners.push({
-        ownerId: developerIdOf(areaId),
-        name: name.value,
-        idLast4: idLast4.value,
-        phone: phone.value,
-      });
-  } else {
-    const names = ownerCell.split(SEPARATORS).map(readName);
-    const badName = names.findIndex((name) => !name.ok);
-    const bad = names[badName];
-    if (ownerCell === '') fail('owner', 'owner name is empty');
-    else if (bad && !bad.ok) fail('owner', names.length > 1 ? `co-owner ${badName + 1}: ${bad.reason}` : bad.reason);
-    const ids = splitPerOwner(cells.idLast4 ?? '', names.length);
-    const phones = splitPerOwner(cells.phone ?? '', names.length);
-    const listReason = (what: string, count: number) =>
-      `${what} must be blank or list one value per owner (${count} owners, separated by ; or 、)`;
-    if (!ids) fail('idLast4', listReason('idLast4', names.length));
-    if (!phones) fail('phone', listReason('phone', names.length));
-    const idCells = (ids ?? []).map(readIdLast4);
-    const phoneCells = (phones ?? []).map(readPhone);
-    const badId = idCells.find((cell) => !cell.ok);
-    if (badId && !badId.ok) fail('idLast4', badId.reason);
-    const badPhone = phoneCells.find((cell) => !cell.ok);
-    if (badPhone && !badPhone.ok) fail('phone', badPhone.reason);
-    if (errors.length === before) {
-      for (const [index, name] of names.entries()) {
-        const id = idCells[index];
-        const phone = phoneCells[index];
-        if (!name.ok || !id?.ok || !phone?.ok) continue;
-        owners.push({
-          ownerId: ownerIdOf(areaId, name.value, id.value, phone.value),
-          name: name.value,
-          idLast4: id.value,
-          phone: phone.value,
-        });
-      }
-      if (new Set(owners.map((owner) => owner.ownerId)).size !== owners.length)
-        fail('owner', 'the same owner is listed twice for this unit');
-    }
-  }
-
-  if (errors.length > before || !building.ok || !room.ok || !area.ok) return undefined;
+  if (errors.length > before || !building.ok || !room.ok || !area.ok || !owners) return undefined;
+  const single = owners.length === 1 ? owners[0] : undefined;
   return {
     line,
     building: building.value,
     room: room.value,
     area: area.value,
     ownerName: owners.map((owner) => owner.name).join(';'),
-    idLast4: owners.length === 1 ? owners[0]?.idLast4 : undefined,
-    phone: owners.length === 1 ? owners[0]?.phone : undefined,
+    ...(single?.idLast4 ? { idLast4: single.idLast4 } : {}),
+    ...(single?.phone ? { phone: single.phone } : {}),
     developerHeld,
     owners,
   };
 };
 
+type CellOf = (column: Column) => string;
+type Fail = (field: Column, reason: string) => void;
+
+/** The developer's row: one owner for every developer-held unit, 开发商 unless the row names it. */
+const readDeveloper = (cell: CellOf, context: RowContext, fail: Fail): OwnerRef[] | undefined => {
+  const ownerCell = cleanText(cell('owner'));
+  const name = ownerCell === '' ? ({ ok: true, value: DEVELOPER_NAME } as const) : readName(ownerCell);
+  const idLast4 = readIdLast4(cell('idLast4'));
+  const phone = readPhone(cell('phone'));
+  if (!name.ok) fail('owner', name.reason);
+  if (!idLast4.ok) fail('idLast4', idLast4.reason);
+  if (!phone.ok) fail('phone', phone.reason);
+  if (!name.ok || !idLast4.ok || !phone.ok) return undefined;
+  return [{ ownerId: `${context.safeAreaId}.developer`, name: name.value, idLast4: idLast4.value, phone: phone.value }];
+};
+
+/** One owner, or co-owners separated by ; or 、 with idLast4 and phone listed in the same order. */
+const readOwners = (cell: CellOf, context: RowContext, fail: Fail): OwnerRef[] | undefined => {
+  const ownerCell = cleanText(cell('owner'));
+  if (ownerCell === '') {
+    fail('owner', 'owner name is empty');
+    return undefined;
+  }
+  const names = SEPARATORS.test(ownerCell) ? ownerCell.split(SEPARATORS).map(readName) : [readName(ownerCell)];
+  const count = names.length;
+  const badName = names.findIndex((name) => !name.ok);
+  const bad = names[badName];
+  if (bad && !bad.ok) fail('owner', count > 1 ? `co-owner ${badName + 1}: ${bad.reason}` : bad.reason);
+
+  const idParts = splitPerOwner(cell('idLast4'), count);
+  const phoneParts = splitPerOwner(cell('phone'), count);
+  if (!idParts) fail('idLast4', listReason('idLast4', count));
+  if (!phoneParts) fail('phone', listReason('phone', count));
+  const ids = (idParts ?? []).map(readIdLast4);
+  const phones = (phoneParts ?? []).map(readPhone);
+  const badId = ids.find((id) => !id.ok);
+  if (badId && !badId.ok) fail('idLast4', badId.reason);
+  const badPhone = phones.find((phone) => !phone.ok);
+  if (badPhone && !badPhone.ok) fail('phone', badPhone.reason);
+  if (bad || !idParts || !phoneParts || badId || badPhone) return undefined;
+
+  const owners: OwnerRef[] = [];
+  for (let index = 0; index < count; index++) {
+    const name = names[index];
+    const id = ids[index];
+    const phone = phones[index];
+    if (!name?.ok || !id?.ok || !phone?.ok) return undefined;
+    owners.push({
+      ownerId: ownerIdOfClean(context.safeAreaId, context.areaId, name.value, id.value, phone.value),
+      name: name.value,
+      idLast4: id.value,
+      phone: phone.value,
+    });
+  }
+  if (count > 1 && new Set(owners.map((owner) => owner.ownerId)).size !== count) {
+    fail('owner', 'the same owner is listed twice for this unit');
+    return undefined;
+  }
+  return owners;
+};
+
 const toResult = (rows: ValidRow[], areaId: string): RosterResult => {
   const sorted = rows
-    .map((row) => ({ row, building: naturalKey(row.building), room: naturalKey(row.room) }))
-    .sort(
-      (a, b) =>
-        compareKeys(a.building, b.building) ||
-        compareRaw(a.row.building, b.row.building) ||
-        compareKeys(a.room, b.room) ||
-        compareRaw(a.row.room, b.row.room),
-    )
+    .map((row) => ({
+      row,
+      key: `${naturalKey(row.building)}${END}${row.building}${END}${naturalKey(row.room)}${END}${row.room}`,
+    }))
+    .sort((a, b) => compareRaw(a.key, b.key))
     .map(({ row }) => row);
   const owners = new Map<string, RosterOwner>();
   const units: RosterUnit[] = [];
@@ -589,7 +636,18 @@ export const parseRoster = (csv: string, opts: RosterOptions): RosterResult => {
       ],
     };
 
-  const context: RowContext = { areaId: opts.areaId, columns: head.columns, errors: [], seenUnits: new Map() };
+  const at = Object.fromEntries(ALL_COLUMNS.map((column) => [column, head.columns.indexOf(column)])) as Record<
+    Column,
+    number
+  >;
+  const context: RowContext = {
+    areaId: opts.areaId,
+    safeAreaId: safeSegment(opts.areaId),
+    width: head.columns.length,
+    at,
+    errors: [],
+    seenUnits: new Map(),
+  };
   const rows: ValidRow[] = [];
   for (const record of data) {
     const row = readRow(record, context);

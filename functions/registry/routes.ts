@@ -338,3 +338,20 @@ export const registryRoutes = {
     tableAccess: 'read',
   }),
 };
+
+/** The roster import has its own function: bigger body, longer timeout, more memory. */
+export const rosterRoutes = {
+  importRoster: defineRoute({
+    routeKey: 'POST /areas/{areaId}/roster',
+    entry: 'registry/roster.handler.ts',
+    handler: 'importRoster',
+    summary: "Import an area's roster (CSV, English or Chinese headers); all rows valid or nothing imported",
+    roles: write('unit'),
+    params: area,
+    textBody: { contentTypes: ['text/csv', 'text/plain'] },
+    maxBodyBytes: 5 * 1024 * 1024,
+    tableAccess: 'read-write',
+    timeoutSeconds: 29,
+    memorySize: 1024,
+  }),
+};

@@ -34,6 +34,8 @@ export interface RouteSpec<
   query?: Q;
   /** Larger bodies are refused with 413 before parsing. */
   maxBodyBytes?: number;
+  /** The body is text of one of these media types (e.g. text/csv) instead of JSON; handlers get `text`. */
+  textBody?: { contentTypes: readonly string[] };
 }
 
 type Parsed<S> = S extends Schema ? z.output<S> : undefined;
@@ -45,6 +47,8 @@ export interface RouteInput<B, P, Q> {
   /** Undefined only on public routes. */
   caller: Caller;
   headers: Record<string, string | undefined>;
+  /** The decoded body of a `textBody` route. */
+  text?: string;
   event: HttpEvent;
 }
 
@@ -135,10 +139,28 @@ const parseRequest = <
     };
 
     let rawBody: unknown;
+    let text: string | undefined;
+    if (spec.textBody !== undefined) {
+      text = decodeBody(event);
+      const contentType = (event.headers?.['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+      if (!spec.textBody.contentTypes.includes(contentType)) {
+        throw new UnsupportedMediaTypeError(`Send the body as ${spec.textBody.contentTypes.join(' or ')}.`);
+      }
+      if (spec.maxBodyBytes !== undefined && text !== undefined && Buffer.byteLength(text) > spec.maxBodyBytes) {
+        throw new PayloadTooLargeError(`The request body is larger than ${spec.maxBodyBytes} bytes.`);
+      }
+      if (text === undefined || text.trim() === '') {
+        throw new BadRequestError('The request body is empty.', [{ pointer: '/body', detail: 'Required' }]);
+      }
+    }
     if (spec.body !== undefined) {
       const text = decodeBody(event);
       const contentType = event.headers?.['content-type'];
-      if (spec.maxBodyBytes !== undefined && text !== undefined && Buffer.byteLength(text) > spec.maxBodyBytes) {
+      if (
+        spec.maxBodyBytes !== undefined &&
+        text !== undefined &&
+        Buffer.byteLength(text) > spec.maxBodyBytes
+      ) {
         throw new PayloadTooLargeError(`The request body is larger than ${spec.maxBodyBytes} bytes.`);
       }
       if (text === undefined)
@@ -158,6 +180,7 @@ const parseRequest = <
     }
 
     internal.set(event, {
+      text,
       body: parsePart('body', spec.body, rawBody),
       params: parsePart('params', spec.params, event.pathParameters ?? {}),
       query: parsePart('query', spec.query, event.queryStringParameters ?? {}),

@@ -37,6 +37,8 @@ export interface RouteDefinition<
   memorySize?: number;
   /** Requests with a body larger than this are refused with 413 (the API's own limit is 10 MB). */
   maxBodyBytes?: number;
+  /** A text body of these media types instead of JSON (see shared/http.ts). */
+  textBody?: { contentTypes: readonly string[] };
 }
 
 /** Declares a route and keeps its schema types for the handler. */

@@ -2,7 +2,8 @@ import type { EventEmitter } from 'node:events';
 import type { AddressInfo, Socket } from 'node:net';
 import tls, { type TLSSocket } from 'node:tls';
 import { Aedes, type AuthenticateError, type Client, type PublishPacket } from 'aedes';
-import { assertThingName, type LocalCa, normalizeSerialNumber } from './ca.js';
+import { assertThingName, certificateIdOf, type LocalCa, normalizeSerialNumber } from './ca.js';
+import { type IotRegistry, openIotRegistry } from './control-plane.js';
 import { checkDevicePublish, checkDeviceSubscribe, type PolicyDecision } from './policy.js';
 
 /** A publish a device made and the policy accepted: what the local rules engine consumes. */
@@ -66,6 +67,11 @@ interface Identity {
  * Starts the AWS IoT Core stand-in: aedes (MQTT 3.1.1) behind mutual TLS with the local CA, enforcing the
  * per-thing policy. Like AWS, a policy-denied publish is dropped and the client disconnected (lifecycle
  * reason AUTH_ERROR); a denied subscription is answered with SUBACK failure (0x80) and the session stays up.
+ *
+ * A client connects as thing X (client id X) when its certificate's CN is X (certificates from
+ * `ca.issueDeviceCertificate`), or when the certificate is one the IoT control plane created, ACTIVE, with a
+ * policy attached and attached to thing X. Certificates set INACTIVE or REVOKED through the control plane
+ * are refused and their live sessions closed.
  */
 export async function startBroker(opts: StartBrokerOptions): Promise<LocalBroker> {
   const { ca } = opts;
@@ -76,6 +82,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<LocalBroker
   const sockets = new Set<TLSSocket>();
   /** Raw TCP sockets, so close() also ends connections still in their TLS handshake. */
   const connections = new Set<Socket>();
+  const registry = await openIotRegistry(ca);
 
   const deny = (event: DeniedEvent) => {
     try {
@@ -87,7 +94,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<LocalBroker
 
   const aedes = await Aedes.createBroker({
     authenticate(client, _username, _password, done) {
-      const result = identify(client, ca);
+      const result = identify(client, ca, registry);
       if ('reason' in result) {
         deny({ action: 'connect', clientId: client.id, thingName: result.thingName, reason: result.reason });
         return done(notAuthorized(result.reason), false);
@@ -180,6 +187,15 @@ export async function startBroker(opts: StartBrokerOptions): Promise<LocalBroker
     }
   });
 
+  const stopWatchingDeactivations = registry.onDeactivated(({ certificateId, status }) => {
+    for (const socket of sockets) {
+      if (peerCertificateId(socket) === certificateId) {
+        deny({ action: 'connect', reason: `certificate ${status}: live session closed` });
+        socket.destroy();
+      }
+    }
+  });
+
   const port = await new Promise<number>((resolve, reject) => {
     server.once('error', (error) =>
       reject(new BrokerStartError(`cannot listen on ${host}:${opts.port ?? 0}: ${error.message}`)),
@@ -187,6 +203,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<LocalBroker
     server.listen(opts.port ?? 0, host, () => resolve((server.address() as AddressInfo).port));
   }).catch(async (error) => {
     stopWatchingRevocations();
+    stopWatchingDeactivations();
     await new Promise<void>((resolve) => aedes.close(() => resolve()));
     throw error;
   });
@@ -213,6 +230,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<LocalBroker
     close() {
       closing ??= (async () => {
         stopWatchingRevocations();
+        stopWatchingDeactivations();
         const listenerClosed = new Promise<void>((resolve) => server.close(() => resolve()));
         for (const socket of [...sockets, ...connections]) socket.destroy();
         await new Promise<void>((resolve) => aedes.close(() => resolve()));
@@ -237,12 +255,22 @@ function decidePublish(identity: Identity | undefined, packet: PublishPacket): P
   return checkDevicePublish(identity.thingName, packet.topic);
 }
 
-function identify(client: Client, ca: LocalCa): Identity | { reason: string; thingName?: string } {
+function identify(
+  client: Client,
+  ca: LocalCa,
+  registry: IotRegistry,
+): Identity | { reason: string; thingName?: string } {
   const socket = client.conn as TLSSocket;
   if (typeof socket.getPeerCertificate !== 'function' || !socket.authorized) {
     return { reason: 'no verified client certificate' };
   }
   const certificate = socket.getPeerCertificate();
+  const certificateId = certificateIdOf(certificate);
+  if (registry.certificate(certificateId)) {
+    // CN = "AWS IoT Certificate": the thing comes from the registry's attachment, as in AWS.
+    const decision = registry.authorizeConnect(certificateId, client.id);
+    return decision.allowed ? { thingName: client.id } : { reason: decision.reason, thingName: client.id };
+  }
   const commonName = certificate.subject?.CN;
   if (typeof commonName !== 'string') return { reason: 'client certificate has no single CN' };
   try {
@@ -258,6 +286,11 @@ function identify(client: Client, ca: LocalCa): Identity | { reason: string; thi
     };
   }
   return { thingName: commonName };
+}
+
+function peerCertificateId(socket: TLSSocket): string {
+  const certificate = socket.getPeerCertificate();
+  return certificate?.fingerprint256 ? certificateIdOf(certificate) : '';
 }
 
 function normalizedPeerSerial(socket: TLSSocket): string {

@@ -1,5 +1,7 @@
 import {
+  createHash,
   createPrivateKey,
+  createPublicKey,
   X509Certificate as NodeX509Certificate,
   randomBytes,
   webcrypto,
@@ -26,6 +28,12 @@ export interface LocalCa {
   /** Issues a fresh key pair and certificate with CN = thing name, written under `things/<thingName>/`. */
   issueDeviceCertificate(thingName: string): Promise<DeviceCertificate>;
   /**
+   * Issues a key pair and a client certificate bound to no thing, as AWS IoT's CreateKeysAndCertificate does
+   * (subject `CN=AWS IoT Certificate`): nothing is written or recorded here, the IoT control plane keeps the
+   * certificate's status and attachments, and the private key is returned only this once.
+   */
+  createKeysAndCertificate(): Promise<KeysAndCertificate>;
+  /**
    * Revokes every certificate issued to the thing so far and persists it; returns the revoked serial
    * numbers (empty when they were all revoked already). A certificate issued afterwards is valid.
    */
@@ -45,6 +53,26 @@ export interface DeviceCertificate {
   certificatePath: string;
   privateKeyPath: string;
   caPath: string;
+}
+
+export interface KeysAndCertificate {
+  /** AWS IoT's certificate id: the SHA-256 of the DER certificate, 64 lower-case hex digits. */
+  certificateId: string;
+  serialNumber: string;
+  certificatePem: string;
+  /** PKCS#1 (`RSA PRIVATE KEY`), as AWS hands it out. */
+  privateKeyPem: string;
+  /** SPKI (`PUBLIC KEY`). */
+  publicKeyPem: string;
+}
+
+/** AWS IoT's certificate id for a certificate: the SHA-256 of its DER encoding, lower-case hex. */
+export function certificateIdOf(certificate: { readonly fingerprint256: string } | string): string {
+  const fingerprint =
+    typeof certificate === 'string'
+      ? new NodeX509Certificate(certificate).fingerprint256
+      : certificate.fingerprint256;
+  return fingerprint.replace(/:/g, '').toLowerCase();
 }
 
 export interface RevocationEvent {
@@ -321,6 +349,25 @@ class FileCa implements LocalCa {
     return device;
   }
 
+  async createKeysAndCertificate(): Promise<KeysAndCertificate> {
+    const keys = await generateKeys();
+    const certificate = await issue(this.#authority, keys, 'CN=AWS IoT Certificate', 10 * 365, [
+      new x509.KeyUsagesExtension(
+        x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment,
+        true,
+      ),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth]),
+    ]);
+    const privateKeyPem = await exportPrivateKeyPem(keys.privateKey, 'pkcs1');
+    return {
+      certificateId: createHash('sha256').update(Buffer.from(certificate.rawData)).digest('hex'),
+      serialNumber: normalizeSerialNumber(certificate.serialNumber),
+      certificatePem: pem(certificate.toString('pem')),
+      privateKeyPem,
+      publicKeyPem: createPublicKey(privateKeyPem).export({ format: 'pem', type: 'spki' }).toString(),
+    };
+  }
+
   async revoke(thingName: string): Promise<string[]> {
     assertThingName(thingName);
     const revoked: string[] = [];
@@ -466,7 +513,7 @@ async function readOptional(file: string): Promise<string | undefined> {
 }
 
 /** Write-then-rename, so a crash never leaves a truncated key or registry behind. */
-async function writeAtomic(file: string, content: string, mode: number): Promise<void> {
+export async function writeAtomic(file: string, content: string, mode: number): Promise<void> {
   const temporary = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {
     await writeFile(temporary, content, { mode });
