@@ -17,7 +17,7 @@ export class CivicCellStack extends Stack {
     const api = new Api(this, 'Api', { identity, defaults });
     const devices = new Devices(this, 'Devices');
 
-    new Registry(this, 'Registry', { api, defaults });
+    new Registry(this, 'Registry', { api, devices, defaults });
     new Violations(this, 'Violations', { api, devices, defaults });
 
     new CfnOutput(this, 'ApiUrl', { value: api.httpApi.apiEndpoint });
@@ -34,7 +34,8 @@ export class CivicCellStack extends Stack {
       },
       {
         id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
-        reason: 'Only X-Ray PutTraceSegments/PutTelemetryRecords, which accept no narrower resource.',
+        reason:
+          'Only actions that accept no narrower resource: X-Ray PutTraceSegments/PutTelemetryRecords, IoT CreateKeysAndCertificate/DescribeEndpoint.',
       },
       {
         id: 'AwsSolutions::AwsSolutions-IAM5[Resource::<DataTableFDBAD0F2.Arn>/index/*]',

@@ -1,12 +1,22 @@
 import { BadRequestError } from '../shared/errors.js';
 import { httpRoute, json } from '../shared/http.js';
-import { rosterRoutes } from './routes.js';
 import { parseRoster } from './roster.js';
+import { rosterRoutes } from './routes.js';
 import { ancestryBelow, loadVisible } from './service.js';
 import { listAllRecords, parentKeyOf, putRecords, type RegistryRecord } from './store.js';
 
+/** JSON with sorted keys and no undefined members: DynamoDB returns map attributes in any order. */
+const canonical = (value: unknown): string =>
+  JSON.stringify(value, (_key, member: unknown) =>
+    member !== null && typeof member === 'object' && !Array.isArray(member)
+      ? Object.fromEntries(
+          Object.entries(member as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+        )
+      : member,
+  );
+
 const sameContent = (a: RegistryRecord, b: { data: unknown; ownerIds?: string[] }) =>
-  JSON.stringify(a.data) === JSON.stringify(b.data) && JSON.stringify(a.ownerIds ?? []) === JSON.stringify(b.ownerIds ?? []);
+  canonical(a.data) === canonical(b.data) && canonical(a.ownerIds ?? []) === canonical(b.ownerIds ?? []);
 
 /**
  * POST /areas/{areaId}/roster (text/csv). The whole file is validated before anything is written: one
@@ -19,24 +29,37 @@ export const importRoster = httpRoute(rosterRoutes.importRoster, async ({ caller
   const area = await loadVisible(caller, 'area', params.areaId);
   const parsed = parseRoster(text as string, { areaId: area.id });
   if (!parsed.ok) {
-    throw new BadRequestError(`The roster has ${parsed.errors.length} invalid line(s); nothing was imported.`, [
-      ...parsed.errors.map((error) => ({
-        pointer: `/body/lines/${error.line}${error.field ? `/${error.field}` : ''}`,
-        detail: `line ${error.line}${error.field ? ` (${error.field})` : ''}: ${error.reason}`,
-      })),
-    ]);
+    throw new BadRequestError(
+      `The roster has ${parsed.errors.length} invalid line(s); nothing was imported.`,
+      [
+        ...parsed.errors.map((error) => ({
+          pointer: `/body/lines/${error.line}${error.field ? `/${error.field}` : ''}`,
+          detail: `line ${error.line}${error.field ? ` (${error.field})` : ''}: ${error.reason}`,
+        })),
+      ],
+    );
   }
 
   const ancestry = ancestryBelow(area);
   const unitParent = parentKeyOf(`AREA#${area.id}`, 'unit');
   const ownerParent = parentKeyOf(`AREA#${area.id}`, 'owner');
-  const [existingUnits, existingOwners] = await Promise.all([listAllRecords(unitParent), listAllRecords(ownerParent)]);
+  const [existingUnits, existingOwners] = await Promise.all([
+    listAllRecords(unitParent),
+    listAllRecords(ownerParent),
+  ]);
   const unitsById = new Map(existingUnits.map((record) => [record.id, record]));
   const ownersById = new Map(existingOwners.map((record) => [record.id, record]));
 
   const writes: RegistryRecord[] = [];
-  const counts = { units: { created: 0, updated: 0, unchanged: 0, absent: 0 }, owners: { created: 0, updated: 0, unchanged: 0, absent: 0 } };
-  const stage = (kind: 'unit' | 'owner', candidate: Omit<RegistryRecord, 'version'>, existing: RegistryRecord | undefined) => {
+  const counts = {
+    units: { created: 0, updated: 0, unchanged: 0, absent: 0 },
+    owners: { created: 0, updated: 0, unchanged: 0, absent: 0 },
+  };
+  const stage = (
+    kind: 'unit' | 'owner',
+    candidate: Omit<RegistryRecord, 'version'>,
+    existing: RegistryRecord | undefined,
+  ) => {
     const tally = kind === 'unit' ? counts.units : counts.owners;
     if (existing === undefined) {
       tally.created++;
@@ -53,7 +76,15 @@ export const importRoster = httpRoute(rosterRoutes.importRoster, async ({ caller
     const { unitId, ownerIds, ...data } = unit;
     stage(
       'unit',
-      { kind: 'unit', id: unitId, ...ancestry, ownerIds, parentKey: unitParent, sortKey: `${unit.building}#${unit.room}`, data },
+      {
+        kind: 'unit',
+        id: unitId,
+        ...ancestry,
+        ownerIds,
+        parentKey: unitParent,
+        sortKey: `${unit.building}#${unit.room}`,
+        data,
+      },
       unitsById.get(unitId),
     );
   }
@@ -61,7 +92,15 @@ export const importRoster = httpRoute(rosterRoutes.importRoster, async ({ caller
     const { ownerId, ...data } = owner;
     stage(
       'owner',
-      { kind: 'owner', id: ownerId, ...ancestry, ownerIds: [ownerId], parentKey: ownerParent, sortKey: ownerId, data: JSON.parse(JSON.stringify(data)) },
+      {
+        kind: 'owner',
+        id: ownerId,
+        ...ancestry,
+        ownerIds: [ownerId],
+        parentKey: ownerParent,
+        sortKey: ownerId,
+        data: JSON.parse(JSON.stringify(data)),
+      },
       ownersById.get(ownerId),
     );
   }

@@ -206,8 +206,7 @@ const safeSegment = (text: string): string => {
   let out = '';
   for (const ch of text) {
     if (KEEP.test(ch)) out += ch;
-    else if (URI_UNRESERVED_PUNCTUATION.test(ch))
-      out += `%${ch.charCodeAt(0).toString(16).toUpperCase()}`;
+    else if (URI_UNRESERVED_PUNCTUATION.test(ch)) out += `%${ch.charCodeAt(0).toString(16).toUpperCase()}`;
     else {
       try {
         out += encodeURIComponent(ch);
@@ -441,7 +440,8 @@ const readHeader = (record: CsvRecord): HeaderResult => {
 };
 
 // String.prototype.trim already removes the ideographic space.
-const isBlank = (record: CsvRecord): boolean => !record.error && record.fields.every((field) => field.trim() === '');
+const isBlank = (record: CsvRecord): boolean =>
+  !record.error && record.fields.every((field) => field.trim() === '');
 
 interface RowContext {
   areaId: string;
@@ -469,83 +469,110 @@ const readRow = (record: CsvRecord, context: RowContext): ValidRow | undefined =
     errors.push({ line, reason: `expected ${context.width} fields, found ${fields.length}` });
     return undefined;
   }
-  const cell = (column: Column): string => (at[column] < 0 ? '' : fields[at[column]]!);
-  const fail = (field: Column, reason: string) => {
-    errors.push({ line, field, reason });
-  };
-
-  const building = readPlace(cell('building'), 'building');
-  if (!building.ok) fail('building', building.reason);
-  const room = readPlace(cell('room'), 'room');
-  if (!room.ok) fail('room', room.reason);
+  const building = readPlace(cellAt(fields, at.building), 'building');
+  if (!building.ok) errors.push({ line, field: 'building', reason: building.reason });
+  const room = readPlace(cellAt(fields, at.room), 'room');
+  if (!room.ok) errors.push({ line, field: 'room', reason: room.reason });
   if (building.ok && room.ok) {
     const key = `${building.value}\u0000${room.value}`;
     const earlier = context.seenUnits.get(key);
-    if (earlier !== undefined)
-      fail('room', `building ${building.value} room ${room.value} already appears on line ${earlier}`);
-    else context.seenUnits.set(key, line);
+    if (earlier === undefined) context.seenUnits.set(key, line);
+    else
+      errors.push({
+        line,
+        field: 'room',
+        reason: `building ${building.value} room ${room.value} already appears on line ${earlier}`,
+      });
   }
-  const area = parseArea(cell('area'));
-  if (!area.ok) fail('area', area.reason);
-  const developer = readDeveloperHeld(cell('developerHeld'));
-  if (!developer.ok) fail('developerHeld', developer.reason);
+  const area = parseArea(cellAt(fields, at.area));
+  if (!area.ok) errors.push({ line, field: 'area', reason: area.reason });
+  const developer = readDeveloperHeld(cellAt(fields, at.developerHeld));
+  if (!developer.ok) errors.push({ line, field: 'developerHeld', reason: developer.reason });
   const developerHeld = developer.ok && developer.value;
-  const owners = developerHeld ? readDeveloper(cell, context, fail) : readOwners(cell, context, fail);
+  const ownerCells: OwnerCells = {
+    owner: cleanText(cellAt(fields, at.owner)),
+    idLast4: cellAt(fields, at.idLast4),
+    phone: cellAt(fields, at.phone),
+  };
+  const owners = developerHeld
+    ? readDeveloper(ownerCells, line, context)
+    : readOwners(ownerCells, line, context);
 
   if (errors.length > before || !building.ok || !room.ok || !area.ok || !owners) return undefined;
-  const single = owners.length === 1 ? owners[0] : undefined;
-  return {
+  const row: ValidRow = {
     line,
     building: building.value,
     room: room.value,
     area: area.value,
-    ownerName: owners.map((owner) => owner.name).join(';'),
-    ...(single?.idLast4 ? { idLast4: single.idLast4 } : {}),
-    ...(single?.phone ? { phone: single.phone } : {}),
+    ownerName: owners.length === 1 ? owners[0]!.name : owners.map((owner) => owner.name).join(';'),
     developerHeld,
     owners,
   };
+  const single = owners.length === 1 ? owners[0] : undefined;
+  if (single?.idLast4) row.idLast4 = single.idLast4;
+  if (single?.phone) row.phone = single.phone;
+  return row;
 };
 
-type CellOf = (column: Column) => string;
-type Fail = (field: Column, reason: string) => void;
+const cellAt = (fields: string[], index: number): string => (index < 0 ? '' : (fields[index] ?? ''));
+
+interface OwnerCells {
+  /** Already folded, trimmed and whitespace-collapsed. */
+  owner: string;
+  idLast4: string;
+  phone: string;
+}
 
 /** The developer's row: one owner for every developer-held unit, 开发商 unless the row names it. */
-const readDeveloper = (cell: CellOf, context: RowContext, fail: Fail): OwnerRef[] | undefined => {
-  const ownerCell = cleanText(cell('owner'));
-  const name = ownerCell === '' ? ({ ok: true, value: DEVELOPER_NAME } as const) : readName(ownerCell);
-  const idLast4 = readIdLast4(cell('idLast4'));
-  const phone = readPhone(cell('phone'));
-  if (!name.ok) fail('owner', name.reason);
-  if (!idLast4.ok) fail('idLast4', idLast4.reason);
-  if (!phone.ok) fail('phone', phone.reason);
+const readDeveloper = (cells: OwnerCells, line: number, context: RowContext): OwnerRef[] | undefined => {
+  const { errors } = context;
+  const name = cells.owner === '' ? ({ ok: true, value: DEVELOPER_NAME } as const) : readName(cells.owner);
+  const idLast4 = readIdLast4(cells.idLast4);
+  const phone = readPhone(cells.phone);
+  if (!name.ok) errors.push({ line, field: 'owner', reason: name.reason });
+  if (!idLast4.ok) errors.push({ line, field: 'idLast4', reason: idLast4.reason });
+  if (!phone.ok) errors.push({ line, field: 'phone', reason: phone.reason });
   if (!name.ok || !idLast4.ok || !phone.ok) return undefined;
-  return [{ ownerId: `${context.safeAreaId}.developer`, name: name.value, idLast4: idLast4.value, phone: phone.value }];
+  return [
+    {
+      ownerId: `${context.safeAreaId}.developer`,
+      name: name.value,
+      idLast4: idLast4.value,
+      phone: phone.value,
+    },
+  ];
 };
 
 /** One owner, or co-owners separated by ; or 、 with idLast4 and phone listed in the same order. */
-const readOwners = (cell: CellOf, context: RowContext, fail: Fail): OwnerRef[] | undefined => {
-  const ownerCell = cleanText(cell('owner'));
-  if (ownerCell === '') {
-    fail('owner', 'owner name is empty');
+const readOwners = (cells: OwnerCells, line: number, context: RowContext): OwnerRef[] | undefined => {
+  const { errors } = context;
+  if (cells.owner === '') {
+    errors.push({ line, field: 'owner', reason: 'owner name is empty' });
     return undefined;
   }
-  const names = SEPARATORS.test(ownerCell) ? ownerCell.split(SEPARATORS).map(readName) : [readName(ownerCell)];
+  const names = SEPARATORS.test(cells.owner)
+    ? cells.owner.split(SEPARATORS).map(readName)
+    : [readName(cells.owner)];
   const count = names.length;
   const badName = names.findIndex((name) => !name.ok);
   const bad = names[badName];
-  if (bad && !bad.ok) fail('owner', count > 1 ? `co-owner ${badName + 1}: ${bad.reason}` : bad.reason);
+  if (bad && !bad.ok)
+    errors.push({
+      line,
+      field: 'owner',
+      reason: count > 1 ? `co-owner ${badName + 1}: ${bad.reason}` : bad.reason,
+    });
 
-  const idParts = splitPerOwner(cell('idLast4'), count);
-  const phoneParts = splitPerOwner(cell('phone'), count);
-  if (!idParts) fail('idLast4', listReason('idLast4', count));
-  if (!phoneParts) fail('phone', listReason('phone', count));
+  const idParts = splitPerOwner(cells.idLast4, count);
+  const phoneParts = splitPerOwner(cells.phone, count);
+  if (!idParts) errors.push({ line, field: 'idLast4', reason: listReason('idLast4', count) });
+  if (!phoneParts) errors.push({ line, field: 'phone', reason: listReason('phone', count) });
   const ids = (idParts ?? []).map(readIdLast4);
   const phones = (phoneParts ?? []).map(readPhone);
   const badId = ids.find((id) => !id.ok);
-  if (badId && !badId.ok) fail('idLast4', badId.reason);
+  if (badId && !badId.ok) errors.push({ line, field: 'idLast4', reason: badId.reason });
   const badPhone = phones.find((phone) => !phone.ok);
-  if (badPhone && !badPhone.ok) fail('phone', badPhone.reason);
+  if (badPhone && !badPhone.ok) errors.push({ line, field: 'phone', reason: badPhone.reason });
   if (bad || !idParts || !phoneParts || badId || badPhone) return undefined;
 
   const owners: OwnerRef[] = [];
@@ -562,13 +589,13 @@ const readOwners = (cell: CellOf, context: RowContext, fail: Fail): OwnerRef[] |
     });
   }
   if (count > 1 && new Set(owners.map((owner) => owner.ownerId)).size !== count) {
-    fail('owner', 'the same owner is listed twice for this unit');
+    errors.push({ line, field: 'owner', reason: 'the same owner is listed twice for this unit' });
     return undefined;
   }
   return owners;
 };
 
-const toResult = (rows: ValidRow[], areaId: string): RosterResult => {
+const toResult = (rows: ValidRow[], safeAreaId: string): RosterResult => {
   const sorted = rows
     .map((row) => ({
       row,
@@ -580,17 +607,15 @@ const toResult = (rows: ValidRow[], areaId: string): RosterResult => {
   const units: RosterUnit[] = [];
   let total = 0n;
   for (const row of sorted) {
-    const unitId = unitIdOf(areaId, row.building, row.room);
+    // Building and room are already folded and trimmed; only the key-safe encoding is left.
+    const unitId = `${safeAreaId}.${safeSegment(row.building)}.${safeSegment(row.room)}`;
     for (const ref of row.owners) {
       const owner = owners.get(ref.ownerId);
       if (!owner) {
-        owners.set(ref.ownerId, {
-          ownerId: ref.ownerId,
-          name: ref.name,
-          ...(ref.idLast4 ? { idLast4: ref.idLast4 } : {}),
-          ...(ref.phone ? { phone: ref.phone } : {}),
-          unitIds: [unitId],
-        });
+        const created: RosterOwner = { ownerId: ref.ownerId, name: ref.name, unitIds: [unitId] };
+        if (ref.idLast4) created.idLast4 = ref.idLast4;
+        if (ref.phone) created.phone = ref.phone;
+        owners.set(ref.ownerId, created);
         continue;
       }
       owner.unitIds.push(unitId);
@@ -620,7 +645,8 @@ export const parseRoster = (csv: string, opts: RosterOptions): RosterResult => {
   const maxRows = opts.maxRows ?? DEFAULT_MAX_ROWS;
   const records = readCsv(csv).filter((record) => !isBlank(record));
   const [header, ...data] = records;
-  if (!header) return { ok: false, errors: [{ line: 1, reason: 'the roster is empty; a header row is required' }] };
+  if (!header)
+    return { ok: false, errors: [{ line: 1, reason: 'the roster is empty; a header row is required' }] };
   const head = readHeader(header);
   if (!head.ok) return head;
   if (data.length === 0)
@@ -636,10 +662,9 @@ export const parseRoster = (csv: string, opts: RosterOptions): RosterResult => {
       ],
     };
 
-  const at = Object.fromEntries(ALL_COLUMNS.map((column) => [column, head.columns.indexOf(column)])) as Record<
-    Column,
-    number
-  >;
+  const at = Object.fromEntries(
+    ALL_COLUMNS.map((column) => [column, head.columns.indexOf(column)]),
+  ) as Record<Column, number>;
   const context: RowContext = {
     areaId: opts.areaId,
     safeAreaId: safeSegment(opts.areaId),
@@ -655,5 +680,5 @@ export const parseRoster = (csv: string, opts: RosterOptions): RosterResult => {
     if (context.errors.length >= MAX_ERRORS) break;
   }
   if (context.errors.length > 0) return { ok: false, errors: context.errors.slice(0, MAX_ERRORS) };
-  return toResult(rows, opts.areaId);
+  return toResult(rows, context.safeAreaId);
 };

@@ -355,3 +355,30 @@ export const rosterRoutes = {
     memorySize: 1024,
   }),
 };
+
+/** Device registration talks to the AWS IoT control plane; its functions get that permission only. */
+export const deviceRoutes = {
+  registerDevice: defineRoute({
+    routeKey: 'POST /compounds/{compoundId}/devices',
+    entry: 'registry/devices.handler.ts',
+    handler: 'registerDevice',
+    summary:
+      'Register a device in a zone: creates its IoT thing and certificate, returns the credentials once',
+    roles: write('device'),
+    params: compound,
+    body: registerDeviceSchema,
+    tableAccess: 'read-write',
+    needs: ['iot-provisioning'],
+    successStatus: 201,
+  }),
+  decommissionDevice: defineRoute({
+    routeKey: 'DELETE /devices/{thingName}',
+    entry: 'registry/devices.handler.ts',
+    handler: 'decommissionDevice',
+    summary: 'Decommission a device: revokes its certificate (the broker refuses it) and deletes its thing',
+    roles: write('device'),
+    params: device,
+    tableAccess: 'read-write',
+    needs: ['iot-provisioning'],
+  }),
+};

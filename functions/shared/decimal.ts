@@ -22,7 +22,8 @@ const FOLDABLE = /[\uff01-\uff5e\u3000\u2010-\u2015\u2212]/;
 const FOLDABLE_ALL = new RegExp(FOLDABLE.source, 'g');
 const foldChar = (ch: string): string => {
   const code = ch.charCodeAt(0);
-  if (code >= FULL_WIDTH_START && code <= FULL_WIDTH_END) return String.fromCharCode(code - FULL_WIDTH_OFFSET);
+  if (code >= FULL_WIDTH_START && code <= FULL_WIDTH_END)
+    return String.fromCharCode(code - FULL_WIDTH_OFFSET);
   return code === 0x3000 ? ' ' : '-';
 };
 

@@ -146,7 +146,11 @@ const parseRequest = <
       if (!spec.textBody.contentTypes.includes(contentType)) {
         throw new UnsupportedMediaTypeError(`Send the body as ${spec.textBody.contentTypes.join(' or ')}.`);
       }
-      if (spec.maxBodyBytes !== undefined && text !== undefined && Buffer.byteLength(text) > spec.maxBodyBytes) {
+      if (
+        spec.maxBodyBytes !== undefined &&
+        text !== undefined &&
+        Buffer.byteLength(text) > spec.maxBodyBytes
+      ) {
         throw new PayloadTooLargeError(`The request body is larger than ${spec.maxBodyBytes} bytes.`);
       }
       if (text === undefined || text.trim() === '') {

@@ -5,9 +5,9 @@ import { violationsRoutes } from '../violations/routes.js';
 import { CATALOGUES } from './openapi.handler.js';
 import {
   buildOpenApiDocument,
+  OpenApiCatalogueError,
   type OpenApiDocument,
   type OpenApiOperation,
-  OpenApiCatalogueError,
   pathVariables,
 } from './openapi.js';
 import { defineRoute, type RouteDefinition } from './routes.js';
@@ -78,45 +78,46 @@ describe('buildOpenApiDocument', () => {
     expect(new Set(ids).size).toBe(ids.length);
   });
 
-  it.each(
-    ALL_ROUTES.map((route) => [route.routeKey, route] as const),
-  )('%s: path parameters match the path, query and body have schemas, responses are complete', (routeKey, route) => {
-    const [method = '', path = ''] = routeKey.split(' ');
-    const operation = document.paths[path]?.[method.toLowerCase()] as OpenApiOperation;
-    const parameters = operation.parameters ?? [];
+  it.each(ALL_ROUTES.map((route) => [route.routeKey, route] as const))(
+    '%s: path parameters match the path, query and body have schemas, responses are complete',
+    (routeKey, route) => {
+      const [method = '', path = ''] = routeKey.split(' ');
+      const operation = document.paths[path]?.[method.toLowerCase()] as OpenApiOperation;
+      const parameters = operation.parameters ?? [];
 
-    const pathParameters = parameters.filter((parameter) => parameter.in === 'path');
-    expect(pathParameters.map((parameter) => parameter.name).sort()).toEqual(pathVariables(path).sort());
-    for (const parameter of pathParameters) {
-      expect(parameter.required).toBe(true);
-      expect(parameter.schema.type).toBe('string');
-    }
+      const pathParameters = parameters.filter((parameter) => parameter.in === 'path');
+      expect(pathParameters.map((parameter) => parameter.name).sort()).toEqual(pathVariables(path).sort());
+      for (const parameter of pathParameters) {
+        expect(parameter.required).toBe(true);
+        expect(parameter.schema.type).toBe('string');
+      }
 
-    const queryNames = parameters.filter((parameter) => parameter.in === 'query').map((p) => p.name);
-    if (route.query) expect(queryNames).toEqual(expect.arrayContaining(['limit', 'cursor']));
-    else expect(queryNames).toEqual([]);
+      const queryNames = parameters.filter((parameter) => parameter.in === 'query').map((p) => p.name);
+      if (route.query) expect(queryNames).toEqual(expect.arrayContaining(['limit', 'cursor']));
+      else expect(queryNames).toEqual([]);
 
-    if (route.body) {
-      expect(operation.requestBody?.required).toBe(true);
-      expect(operation.requestBody?.content['application/json'].schema).toMatchObject({
-        type: 'object',
-        properties: expect.any(Object),
-      });
-    } else {
-      expect(operation.requestBody).toBeUndefined();
-    }
+      if (route.body) {
+        expect(operation.requestBody?.required).toBe(true);
+        expect(operation.requestBody?.content['application/json'].schema).toMatchObject({
+          type: 'object',
+          properties: expect.any(Object),
+        });
+      } else {
+        expect(operation.requestBody).toBeUndefined();
+      }
 
-    const statuses = Object.keys(operation.responses);
-    expect(statuses).toContain(String(route.successStatus ?? 200));
-    expect(statuses).toEqual(expect.arrayContaining(['400', '401', '403', '404']));
-    if (method === 'PATCH') {
-      expect(statuses).toContain('412');
-      expect(parameters).toContainEqual(expect.objectContaining({ name: 'If-Match', in: 'header' }));
-    }
-    if (method === 'POST' && route.successStatus === 201) expect(statuses).toContain('409');
-    if (route.body) expect(statuses).toEqual(expect.arrayContaining(['413', '415']));
-    expect(operation.security).toEqual([{ cognito: [] }]);
-  });
+      const statuses = Object.keys(operation.responses);
+      expect(statuses).toContain(String(route.successStatus ?? 200));
+      expect(statuses).toEqual(expect.arrayContaining(['400', '401', '403', '404']));
+      if (method === 'PATCH') {
+        expect(statuses).toContain('412');
+        expect(parameters).toContainEqual(expect.objectContaining({ name: 'If-Match', in: 'header' }));
+      }
+      if (method === 'POST' && route.successStatus === 201) expect(statuses).toContain('409');
+      if (route.body) expect(statuses).toEqual(expect.arrayContaining(['413', '415']));
+      expect(operation.security).toEqual([{ cognito: [] }]);
+    },
+  );
 
   it('resolves every $ref inside the document, and every problem response is problem+json', () => {
     const refs = refsIn(document);
@@ -171,8 +172,8 @@ describe('buildOpenApiDocument with unusual catalogues', () => {
     expect(() => buildOpenApiDocument([{ a: route }, { b: { ...route, handler: 'other' } }], INFO)).toThrow(
       OpenApiCatalogueError,
     );
-    expect(() =>
-      buildOpenApiDocument([{ a: { ...route, routeKey: 'GET /compounds/{id}' } }], INFO),
-    ).toThrow(/params declare \[compoundId\] but the path binds \[id\]/);
+    expect(() => buildOpenApiDocument([{ a: { ...route, routeKey: 'GET /compounds/{id}' } }], INFO)).toThrow(
+      /params declare \[compoundId\] but the path binds \[id\]/,
+    );
   });
 });

@@ -27,7 +27,10 @@ export interface OpenApiOperation {
   tags: string[];
   parameters?: OpenApiParameter[];
   requestBody?: { required: true; content: { 'application/json': { schema: JsonSchema } } };
-  responses: Record<string, { description: string; content?: Record<string, { schema: JsonSchema }> } | { $ref: string }>;
+  responses: Record<
+    string,
+    { description: string; content?: Record<string, { schema: JsonSchema }> } | { $ref: string }
+  >;
   security: Record<string, string[]>[];
 }
 
@@ -46,7 +49,9 @@ export interface OpenApiDocument {
 /** RFC 9457 problem details as every route answers errors, with the field errors of a 400. */
 export const problemSchema = z
   .object({
-    type: z.string().describe('A URI reference naming the problem type; `about:blank` for plain HTTP statuses'),
+    type: z
+      .string()
+      .describe('A URI reference naming the problem type; `about:blank` for plain HTTP statuses'),
     title: z.string(),
     status: z.number().int().min(400).max(599),
     detail: z.string().optional(),

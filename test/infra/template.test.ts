@@ -125,23 +125,27 @@ describe('CivicCell template', () => {
     const writes = actionsOf('ViolationsIngestServiceRoleDefaultPolicy');
     expect(writes).toContain('dynamodb:PutItem');
     expect(writes.filter((action) => /dynamodb:(Get|Query|Scan)/.test(action))).toEqual([]);
-    const notFound = policies.find(([id]) => id.startsWith('ApiNotFoundServiceRoleDefaultPolicy'));
-    expect(JSON.stringify(notFound ?? {})).not.toContain('dynamodb:');
+    for (const publicFunction of ['ApiNotFound', 'ApiOpenApi']) {
+      const policy = policies.find(([id]) => id.startsWith(`${publicFunction}ServiceRoleDefaultPolicy`));
+      expect(JSON.stringify(policy ?? {})).not.toContain('dynamodb:');
+    }
   });
 
-  it('puts every route behind the Cognito JWT authorizer except the $default 404 route', () => {
+  it('puts every route behind the Cognito JWT authorizer except the $default 404 route and the OpenAPI document', () => {
     const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route'));
     const keys = routes.map((route) => route.Properties.RouteKey).sort();
+    const publicRoutes = ['$default', 'GET /openapi.json'];
     expect(keys).toEqual(
       [
-        '$default',
+        ...publicRoutes,
         ...Object.values(registryRoutes).map((route) => route.routeKey),
         'GET /compounds/{compoundId}/devices/{thingName}/telemetry',
         'GET /compounds/{compoundId}/rejected-telemetry',
       ].sort(),
     );
     for (const route of routes) {
-      if (route.Properties.RouteKey === '$default') expect(route.Properties.AuthorizationType).toBe('NONE');
+      if (publicRoutes.includes(route.Properties.RouteKey))
+        expect(route.Properties.AuthorizationType).toBe('NONE');
       else expect(route.Properties.AuthorizationType).toBe('JWT');
     }
     template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {

@@ -17,7 +17,7 @@ export const startTestCloud = async (): Promise<{
     inMemory: true,
     dataDir,
     synth: 'never',
-    ports: { api: 0, mqtt: 0, dynamodb: 0, iotData: 0, stepFunctions: 0, control: 0 },
+    ports: { api: 0, mqtt: 0, dynamodb: 0, iotData: 0, iotControl: 0, stepFunctions: 0, control: 0 },
     asyncRetryDelaysMs: [20, 40],
     log: (line) => logs.push(line),
     functionLog: (name, line) => logs.push(`${name} ${line}`),

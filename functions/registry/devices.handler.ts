@@ -1,0 +1,104 @@
+import { randomBytes } from 'node:crypto';
+import {
+  AttachPolicyCommand,
+  AttachThingPrincipalCommand,
+  CreateKeysAndCertificateCommand,
+  CreateThingCommand,
+  DeleteThingCommand,
+  DescribeEndpointCommand,
+  DetachThingPrincipalCommand,
+  IoTClient,
+  ListThingPrincipalsCommand,
+  UpdateCertificateCommand,
+} from '@aws-sdk/client-iot';
+import { requireEnv } from '../shared/env.js';
+import { ConflictError } from '../shared/errors.js';
+import { httpRoute, json } from '../shared/http.js';
+import { deviceRoutes } from './routes.js';
+import { createUnder, etag, loadVisible, present } from './service.js';
+import { getRecord, replaceRecord } from './store.js';
+
+const iot = new IoTClient({});
+const DEVICE_POLICY_NAME = requireEnv('DEVICE_POLICY_NAME');
+
+/**
+ * POST /compounds/{compoundId}/devices — creates the IoT thing, an active certificate with the stack's
+ * device policy, binds them, and stores the device in the registry. The private key is returned once
+ * and stored nowhere.
+ */
+export const registerDevice = httpRoute(deviceRoutes.registerDevice, async ({ caller, params, body }) => {
+  const compound = await loadVisible(caller, 'compound', params.compoundId);
+  await loadVisible(caller, 'zone', `${compound.id}.${body.zoneId}`);
+  const thingName = body.thingName ?? `${compound.id}-${body.type}-${randomBytes(3).toString('hex')}`;
+  if ((await getRecord('device', thingName)) !== undefined)
+    throw new ConflictError(`Device ${thingName} is already registered.`);
+
+  await iot.send(
+    new CreateThingCommand({
+      thingName,
+      attributePayload: { attributes: { compoundId: compound.id, zoneId: body.zoneId, type: body.type } },
+    }),
+  );
+  const certificate = await iot.send(new CreateKeysAndCertificateCommand({ setAsActive: true }));
+  await iot.send(
+    new AttachPolicyCommand({ policyName: DEVICE_POLICY_NAME, target: certificate.certificateArn }),
+  );
+  await iot.send(new AttachThingPrincipalCommand({ thingName, principal: certificate.certificateArn }));
+  const endpoint = await iot.send(new DescribeEndpointCommand({ endpointType: 'iot:Data-ATS' }));
+
+  const { thingName: _ignored, ...attributes } = body;
+  const record = await createUnder(
+    caller,
+    { kind: 'compound', id: compound.id },
+    'device',
+    thingName,
+    {
+      thingName,
+      ...attributes,
+      installedAt: body.installedAt ?? new Date().toISOString(),
+      certificateId: certificate.certificateId,
+      status: 'active',
+    },
+    { sortKey: thingName },
+  );
+  return json(
+    201,
+    {
+      device: present(record),
+      credentials: {
+        thingName,
+        certificatePem: certificate.certificatePem,
+        privateKey: certificate.keyPair?.PrivateKey,
+        endpoint: endpoint.endpointAddress,
+        port: 8883,
+        publishTopicPrefix: `dt/civic/${compound.id}/${thingName}/`,
+        commandTopicPrefix: `cmd/civic/${compound.id}/${thingName}/`,
+      },
+    },
+    { location: `/devices/${thingName}`, etag: etag(record) },
+  );
+});
+
+/** DELETE /devices/{thingName} — revokes every certificate of the thing, detaches and deletes it. */
+export const decommissionDevice = httpRoute(deviceRoutes.decommissionDevice, async ({ caller, params }) => {
+  const device = await loadVisible(caller, 'device', params.thingName);
+  const { principals = [] } = await iot.send(new ListThingPrincipalsCommand({ thingName: params.thingName }));
+  for (const principal of principals) {
+    const certificateId = principal.split('/').pop() as string;
+    await iot.send(new UpdateCertificateCommand({ certificateId, newStatus: 'REVOKED' }));
+    await iot.send(new DetachThingPrincipalCommand({ thingName: params.thingName, principal }));
+  }
+  await iot.send(new DeleteThingCommand({ thingName: params.thingName }));
+  const updated = await replaceRecord(
+    {
+      ...device,
+      data: {
+        ...(device.data as Record<string, unknown>),
+        status: 'decommissioned',
+        decommissionedAt: new Date().toISOString(),
+      },
+    },
+    device.version,
+  );
+  return json(200, present(updated), { etag: etag(updated) });
+});
