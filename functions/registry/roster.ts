@@ -226,8 +226,8 @@ const cleanText = (text: string): string => {
 const INNER_SPACE = /\s\s|[^\S ]/;
 
 /**
- * FNV-1a 64-bit of the UTF-8 bytes, as 16 hex digits. Not cryptographic: it names owners stably, it
- * does not hide them (name + last four digits can be enumerated), so owner ids stay internal.
+ * FNV-1a 64-bit of the UTF-8 bytes, as 16 hex digits. It names owners stably; it is not a pseudonym
+ * (name + last four digits can be enumerated), so an owner id is as personal as the name it comes from.
  */
 export const fnv1a64 = (text: string): string => {
   // 64-bit state in four 16-bit words, low first; the prime is 2^40 + 0x1b3.
@@ -328,13 +328,16 @@ const compareRaw = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0
 
 type Cell<T> = { ok: true; value: T } | { ok: false; reason: string };
 
+/** Counted in characters (code points), not UTF-16 units; the length check first spares the array. */
+const tooLong = (value: string): boolean =>
+  value.length > MAX_NAME_LENGTH && [...value].length > MAX_NAME_LENGTH;
+
 const SEPARATORS = /[;、]/;
 
 const readPlace = (raw: string, what: 'building' | 'room'): Cell<string> => {
   const value = cleanText(raw);
   if (value === '') return { ok: false, reason: `${what} is empty` };
-  if ([...value].length > MAX_NAME_LENGTH)
-    return { ok: false, reason: `${what} is longer than ${MAX_NAME_LENGTH} characters` };
+  if (tooLong(value)) return { ok: false, reason: `${what} is longer than ${MAX_NAME_LENGTH} characters` };
   if (/\p{Cc}/u.test(value)) return { ok: false, reason: `${what} contains control characters` };
   return { ok: true, value };
 };
@@ -342,8 +345,7 @@ const readPlace = (raw: string, what: 'building' | 'room'): Cell<string> => {
 const readName = (raw: string): Cell<string> => {
   const value = cleanText(raw);
   if (value === '') return { ok: false, reason: 'owner name is empty' };
-  if ([...value].length > MAX_NAME_LENGTH)
-    return { ok: false, reason: `owner name is longer than ${MAX_NAME_LENGTH} characters` };
+  if (tooLong(value)) return { ok: false, reason: `owner name is longer than ${MAX_NAME_LENGTH} characters` };
   if (/\p{Cc}/u.test(value)) return { ok: false, reason: 'owner name contains control characters' };
   return { ok: true, value };
 };
