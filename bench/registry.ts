@@ -33,12 +33,14 @@ export const runRegistryBench = async (): Promise<void> => {
         body,
       });
     await call('POST', '/compounds', JSON.stringify({ compoundId: 'bench', name: 'bench' }));
-    await call('POST', '/compounds/bench/areas', JSON.stringify({ areaId: 'warm', name: 'warm-up' }));
+    await call('POST', '/compounds/bench/areas', JSON.stringify({ areaId: 'first', name: 'first import' }));
     await call('POST', '/compounds/bench/areas', JSON.stringify({ areaId: 'big', name: '5000 units' }));
-    // Warm the import function and DynamoDB Local's JIT with a smaller roster first.
-    await call('POST', '/areas/warm/roster', roster(2_000), 'text/csv');
-
     const csv = roster(5_000);
+    // The first import after start also pays for the function's cold start and DynamoDB Local's JIT.
+    const coldStarted = performance.now();
+    await call('POST', '/areas/first/roster', csv, 'text/csv');
+    const coldMs = performance.now() - coldStarted;
+
     const started = performance.now();
     const response = await call('POST', '/areas/big/roster', csv, 'text/csv');
     const importMs = performance.now() - started;
@@ -61,7 +63,8 @@ export const runRegistryBench = async (): Promise<void> => {
       if (i % 50 === 49) progress('list pages', i + 1, 200);
     }
     printFigures('Registry (issue 3) — in memory, this machine', [
-      { name: 'roster import, 5,000 units (validate all, write all)', value: ms(importMs), note: `${result.units.created} units, ${result.ownerCount} owners; target ≤ 10 s` },
+      { name: 'roster import, 5,000 units, first after start', value: ms(coldMs), note: 'cold function, cold DynamoDB Local JIT' },
+      { name: 'roster import, 5,000 units (validate all, write all)', value: ms(importMs), note: `${result.units.created} units + ${result.ownerCount} owners written; target ≤ 10 s` },
       { name: 're-import of the same file (nothing written)', value: ms(reimportMs) },
       { name: 'list page of 100 units p50 / p99', value: `${ms(percentile(samples, 50))} / ${ms(percentile(samples, 99))}`, note: '200 pages' },
     ]);

@@ -51,6 +51,7 @@ civic-cell local cloud ready in ${seconds} s — ${cloud.stack.functions.length}
   CA certificate      ${path.relative(PROJECT_ROOT, cloud.caPath) || cloud.caPath}
   DynamoDB Local      ${endpoints.dynamodb}      table ${cloud.tableName}
   IoT data plane      ${endpoints.iotData}
+  IoT control plane   ${endpoints.iotControl}      (things, certificates, policies)
   Step Functions      ${endpoints.stepFunctions}
   Control plane       ${endpoints.control}      (JWKS, tokens, device certificates)
 
@@ -75,7 +76,8 @@ Ctrl-C stops everything.`);
 // The cloud is ready now; the demo data (first start only) arrives in the background through the API.
 if (!values['no-seed']) {
   const token = await cloud.token({ role: 'street-office' });
-  void seedDemoData({ apiUrl: cloud.endpoints.api, token, log }).catch((error: Error) => log(`Demo data not seeded: ${error.message}`));
+  const devicesDir = path.join(values['data-dir'] ? path.resolve(values['data-dir']) : path.join(PROJECT_ROOT, '.local'), 'devices');
+  void seedDemoData({ apiUrl: cloud.endpoints.api, token, devicesDir, log }).catch((error: Error) => log(`Demo data not seeded: ${error.message}`));
 }
 
 let stopping = false;

@@ -32,6 +32,14 @@ export const DEMO = {
     { compoundId: 'yaojiang', zoneId: 'gate-main', kind: 'entrance', name: '正门', position: { lat: 31.2031, lon: 121.4923 } },
     { compoundId: 'yaojiang', zoneId: 'shopfront-west', kind: 'shopfront', name: '西侧沿街商铺', position: { lat: 31.2029, lon: 121.4918 } },
   ],
+  devices: [
+    { compoundId: 'xiling', thingName: 'xl-geomag-fire-lane-01', type: 'geomagnetic-sensor', zoneId: 'fire-lane-east', position: { lat: 31.20521, lon: 121.49012 } },
+    { compoundId: 'xiling', thingName: 'xl-elevator-cam-3', type: 'elevator-camera', zoneId: 'elevator-3', building: '3', position: { lat: 31.2055, lon: 121.4897 } },
+    { compoundId: 'xiling', thingName: 'xl-charger-01', type: 'charger', zoneId: 'charging-1', position: { lat: 31.2046, lon: 121.4899 } },
+    { compoundId: 'xiling', thingName: 'hh-anju-guard-li', type: 'handheld', zoneId: 'fire-lane-east', position: { lat: 31.2052, lon: 121.4901 } },
+    { compoundId: 'yaojiang', thingName: 'yj-gate-main', type: 'gate', zoneId: 'gate-main', position: { lat: 31.2031, lon: 121.4923 } },
+    { compoundId: 'yaojiang', thingName: 'hh-huaxin-guard-wang', type: 'handheld', zoneId: 'gate-main', position: { lat: 31.2031, lon: 121.4923 } },
+  ],
 } as const;
 
 const SURNAMES = ['王', '李', '张', '刘', '陈', '杨', '黄', '赵', '周', '吴', '徐', '孙', '朱', '马', '胡', '郭'];

@@ -1,3 +1,5 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { DEMO, demoRosterCsv } from './demo-data.js';
 
 /**
@@ -7,6 +9,8 @@ import { DEMO, demoRosterCsv } from './demo-data.js';
 export const seedDemoData = async (options: {
   apiUrl: string;
   token: string;
+  /** Where the demo devices' credentials are written (one folder per thing), for the simulator. */
+  devicesDir?: string;
   log?: (line: string) => void;
 }): Promise<{ seeded: boolean }> => {
   const call = async (method: string, path: string, body?: unknown, contentType = 'application/json') => {
@@ -54,8 +58,17 @@ export const seedDemoData = async (options: {
   for (const { companyId, ...staff } of DEMO.staff) await call('POST', `/companies/${companyId}/staff`, staff);
   for (const caseworker of DEMO.caseworkers) await call('POST', '/caseworkers', caseworker);
   for (const { compoundId, ...zone } of DEMO.zones) await call('POST', `/compounds/${compoundId}/zones`, zone);
+  for (const { compoundId, ...device } of DEMO.devices) {
+    const response = await call('POST', `/compounds/${compoundId}/devices`, device);
+    if (response.status !== 201 || options.devicesDir === undefined) continue;
+    const { credentials } = (await response.json()) as { credentials: { certificatePem: string; privateKey: string } };
+    const dir = path.join(options.devicesDir, device.thingName);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, 'certificate.pem.crt'), credentials.certificatePem);
+    writeFileSync(path.join(dir, 'private.pem.key'), credentials.privateKey, { mode: 0o600 });
+  }
   options.log?.(
-    `Seeded the demo sub-district ${DEMO.subDistrictId}: ${DEMO.compounds.length} compounds, ${DEMO.areas.length} areas, ${units} units, ${DEMO.staff.length} staff, ${DEMO.zones.length} zones (skip with --no-seed)`,
+    `Seeded the demo sub-district ${DEMO.subDistrictId}: ${DEMO.compounds.length} compounds, ${DEMO.areas.length} areas, ${units} units, ${DEMO.staff.length} staff, ${DEMO.zones.length} zones, ${DEMO.devices.length} devices${options.devicesDir ? ` (credentials in ${options.devicesDir})` : ''} (skip with --no-seed)`,
   );
   return { seeded: true };
 };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { registryRoutes } from '../registry/routes.js';
+import { deviceRoutes, registryRoutes, rosterRoutes } from '../registry/routes.js';
 import { violationsRoutes } from '../violations/routes.js';
 import { CATALOGUES } from './openapi.handler.js';
 import {
@@ -56,8 +56,10 @@ describe('buildOpenApiDocument', () => {
     expect(JSON.parse(JSON.stringify(document))).toEqual(document);
   });
 
-  it('covers the violations catalogue and the registry catalogue', () => {
+  it('covers the registry, roster, device and violations catalogues', () => {
     expect(CATALOGUES).toContain(registryRoutes);
+    expect(CATALOGUES).toContain(rosterRoutes);
+    expect(CATALOGUES).toContain(deviceRoutes);
     expect(CATALOGUES).toContain(violationsRoutes);
   });
 
@@ -98,10 +100,14 @@ describe('buildOpenApiDocument', () => {
 
       if (route.body) {
         expect(operation.requestBody?.required).toBe(true);
-        expect(operation.requestBody?.content['application/json'].schema).toMatchObject({
+        expect(operation.requestBody?.content['application/json']?.schema).toMatchObject({
           type: 'object',
           properties: expect.any(Object),
         });
+      } else if (route.textBody) {
+        expect(Object.keys(operation.requestBody?.content ?? {})).toEqual(route.textBody.contentTypes);
+        for (const media of Object.values(operation.requestBody?.content ?? {}))
+          expect(media.schema).toMatchObject({ type: 'string' });
       } else {
         expect(operation.requestBody).toBeUndefined();
       }
@@ -114,7 +120,7 @@ describe('buildOpenApiDocument', () => {
         expect(parameters).toContainEqual(expect.objectContaining({ name: 'If-Match', in: 'header' }));
       }
       if (method === 'POST' && route.successStatus === 201) expect(statuses).toContain('409');
-      if (route.body) expect(statuses).toEqual(expect.arrayContaining(['413', '415']));
+      if (route.body || route.textBody) expect(statuses).toEqual(expect.arrayContaining(['413', '415']));
       expect(operation.security).toEqual([{ cognito: [] }]);
     },
   );
@@ -158,7 +164,7 @@ describe('buildOpenApiDocument with unusual catalogues', () => {
     };
     const document = buildOpenApiDocument([odd], INFO);
     const operation = document.paths['/probes/{probeId}']?.post as OpenApiOperation;
-    expect(operation.requestBody?.content['application/json'].schema).toMatchObject({
+    expect(operation.requestBody?.content['application/json']?.schema).toMatchObject({
       type: 'object',
       properties: { when: {}, big: {}, count: { type: 'number' } },
     });

@@ -26,7 +26,7 @@ export interface OpenApiOperation {
   summary: string;
   tags: string[];
   parameters?: OpenApiParameter[];
-  requestBody?: { required: true; content: { 'application/json': { schema: JsonSchema } } };
+  requestBody?: { required: true; content: Record<string, { schema: JsonSchema }> };
   responses: Record<
     string,
     { description: string; content?: Record<string, { schema: JsonSchema }> } | { $ref: string }
@@ -146,8 +146,30 @@ const problemsOf = (route: RouteDefinition, method: string): ProblemStatus[] => 
   statuses.push(404);
   if (method === 'post' && (route.successStatus ?? 200) === 201) statuses.push(409);
   if (method === 'patch') statuses.push(412);
-  if (route.body) statuses.push(413, 415);
+  if (route.body || route.textBody) statuses.push(413, 415);
   return statuses;
+};
+
+/** A JSON body from its zod schema, or a text body (e.g. a CSV upload) of the route's media types. */
+const requestBodyOf = (route: RouteDefinition): Pick<OpenApiOperation, 'requestBody'> => {
+  if (route.body) {
+    return {
+      requestBody: { required: true, content: { 'application/json': { schema: jsonSchemaOf(route.body) } } },
+    };
+  }
+  if (route.textBody) {
+    const text: JsonSchema = {
+      type: 'string',
+      ...(route.maxBodyBytes ? { description: `At most ${route.maxBodyBytes} bytes` } : {}),
+    };
+    return {
+      requestBody: {
+        required: true,
+        content: Object.fromEntries(route.textBody.contentTypes.map((type) => [type, { schema: text }])),
+      },
+    };
+  }
+  return {};
 };
 
 const operationOf = (route: RouteDefinition, method: string, path: string): OpenApiOperation => {
@@ -158,14 +180,7 @@ const operationOf = (route: RouteDefinition, method: string, path: string): Open
     summary: route.summary,
     tags: [featureOf(route)],
     ...(parameters.length > 0 ? { parameters } : {}),
-    ...(route.body
-      ? {
-          requestBody: {
-            required: true as const,
-            content: { 'application/json': { schema: jsonSchemaOf(route.body) } },
-          },
-        }
-      : {}),
+    ...requestBodyOf(route),
     responses: {
       [String(success)]: {
         description: success === 201 ? 'Created' : 'OK',

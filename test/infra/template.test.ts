@@ -4,8 +4,8 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { registryRoutes } from '../../functions/registry/routes.js';
 import { ROLES } from '../../functions/shared/auth.js';
+import { CATALOGUES } from '../../functions/shared/openapi.handler.js';
 import { CivicCellStack } from '../../infra/civic-cell-stack.js';
 import { INGEST_SQL } from '../../infra/violations.js';
 
@@ -138,9 +138,7 @@ describe('CivicCell template', () => {
     expect(keys).toEqual(
       [
         ...publicRoutes,
-        ...Object.values(registryRoutes).map((route) => route.routeKey),
-        'GET /compounds/{compoundId}/devices/{thingName}/telemetry',
-        'GET /compounds/{compoundId}/rejected-telemetry',
+        ...CATALOGUES.flatMap((catalogue) => Object.values(catalogue).map((route) => route.routeKey)),
       ].sort(),
     );
     for (const route of routes) {
