@@ -16,7 +16,9 @@ const roster = (units: number): string => {
     const building = 1 + Math.floor(i / 100);
     const room = `${1 + Math.floor((i % 100) / 4)}0${1 + (i % 4)}`;
     const owner = i % 10 === 9 ? i - 1 : i;
-    lines.push(`${building},${room},${(60 + (i % 50) + (i % 100) / 100).toFixed(2)},业主${owner},${String(owner % 10000).padStart(4, '0')},138${String(owner).padStart(8, '0')}`);
+    lines.push(
+      `${building},${room},${(60 + (i % 50) + (i % 100) / 100).toFixed(2)},业主${owner},${String(owner % 10000).padStart(4, '0')},138${String(owner).padStart(8, '0')}`,
+    );
   }
   return lines.join('\n');
 };
@@ -44,7 +46,11 @@ export const runRegistryBench = async (): Promise<void> => {
     const started = performance.now();
     const response = await call('POST', '/areas/big/roster', csv, 'text/csv');
     const importMs = performance.now() - started;
-    const result = (await response.json()) as { rows: number; ownerCount: number; units: { created: number } };
+    const result = (await response.json()) as {
+      rows: number;
+      ownerCount: number;
+      units: { created: number };
+    };
     if (response.status !== 200) throw new Error(`Import failed: ${JSON.stringify(result)}`);
     const again = performance.now();
     await call('POST', '/areas/big/roster', csv, 'text/csv');
@@ -54,7 +60,9 @@ export const runRegistryBench = async (): Promise<void> => {
     let cursor: string | undefined;
     for (let i = 0; i < 200; i++) {
       const t = performance.now();
-      const page = (await (await call('GET', `/areas/big/units?limit=100${cursor ? `&cursor=${cursor}` : ''}`)).json()) as {
+      const page = (await (
+        await call('GET', `/areas/big/units?limit=100${cursor ? `&cursor=${cursor}` : ''}`)
+      ).json()) as {
         items: unknown[];
         nextCursor?: string;
       };
@@ -63,10 +71,22 @@ export const runRegistryBench = async (): Promise<void> => {
       if (i % 50 === 49) progress('list pages', i + 1, 200);
     }
     printFigures('Registry (issue 3) — in memory, this machine', [
-      { name: 'roster import, 5,000 units, first after start', value: ms(coldMs), note: 'cold function, cold DynamoDB Local JIT' },
-      { name: 'roster import, 5,000 units (validate all, write all)', value: ms(importMs), note: `${result.units.created} units + ${result.ownerCount} owners written; target ≤ 10 s` },
+      {
+        name: 'roster import, 5,000 units, first after start',
+        value: ms(coldMs),
+        note: 'cold function, cold DynamoDB Local JIT',
+      },
+      {
+        name: 'roster import, 5,000 units (validate all, write all)',
+        value: ms(importMs),
+        note: `${result.units.created} units + ${result.ownerCount} owners written; target ≤ 10 s`,
+      },
       { name: 're-import of the same file (nothing written)', value: ms(reimportMs) },
-      { name: 'list page of 100 units p50 / p99', value: `${ms(percentile(samples, 50))} / ${ms(percentile(samples, 99))}`, note: '200 pages' },
+      {
+        name: 'list page of 100 units p50 / p99',
+        value: `${ms(percentile(samples, 50))} / ${ms(percentile(samples, 99))}`,
+        note: '200 pages',
+      },
     ]);
   } finally {
     await cloud.stop();

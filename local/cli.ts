@@ -76,8 +76,13 @@ Ctrl-C stops everything.`);
 // The cloud is ready now; the demo data (first start only) arrives in the background through the API.
 if (!values['no-seed']) {
   const token = await cloud.token({ role: 'street-office' });
-  const devicesDir = path.join(values['data-dir'] ? path.resolve(values['data-dir']) : path.join(PROJECT_ROOT, '.local'), 'devices');
-  void seedDemoData({ apiUrl: cloud.endpoints.api, token, devicesDir, log }).catch((error: Error) => log(`Demo data not seeded: ${error.message}`));
+  const devicesDir = path.join(
+    values['data-dir'] ? path.resolve(values['data-dir']) : path.join(PROJECT_ROOT, '.local'),
+    'devices',
+  );
+  void seedDemoData({ apiUrl: cloud.endpoints.api, token, devicesDir, log }).catch((error: Error) =>
+    log(`Demo data not seeded: ${error.message}`),
+  );
 }
 
 let stopping = false;

@@ -16,7 +16,10 @@ export const seedDemoData = async (options: {
   const call = async (method: string, path: string, body?: unknown, contentType = 'application/json') => {
     const response = await fetch(`${options.apiUrl}${path}`, {
       method,
-      headers: { authorization: `Bearer ${options.token}`, ...(body === undefined ? {} : { 'content-type': contentType }) },
+      headers: {
+        authorization: `Bearer ${options.token}`,
+        ...(body === undefined ? {} : { 'content-type': contentType }),
+      },
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     });
     if (!response.ok && response.status !== 409) {
@@ -26,7 +29,13 @@ export const seedDemoData = async (options: {
   };
 
   const first = DEMO.compounds[0];
-  if ((await fetch(`${options.apiUrl}/compounds/${first.compoundId}`, { headers: { authorization: `Bearer ${options.token}` } })).status === 200) {
+  if (
+    (
+      await fetch(`${options.apiUrl}/compounds/${first.compoundId}`, {
+        headers: { authorization: `Bearer ${options.token}` },
+      })
+    ).status === 200
+  ) {
     return { seeded: false };
   }
   for (const compound of DEMO.compounds) await call('POST', '/compounds', compound);
@@ -35,9 +44,14 @@ export const seedDemoData = async (options: {
   for (const area of DEMO.areas) {
     await call('POST', `/compounds/${area.compoundId}/areas`, { areaId: area.areaId, name: area.name });
     for (const building of area.buildings) {
-      await call('POST', `/areas/${area.areaId}/buildings`, { building: String(building), floors: area.floors });
+      await call('POST', `/areas/${area.areaId}/buildings`, {
+        building: String(building),
+        floors: area.floors,
+      });
     }
-    const imported = (await (await call('POST', `/areas/${area.areaId}/roster`, demoRosterCsv(area), 'text/csv')).json()) as { rows: number };
+    const imported = (await (
+      await call('POST', `/areas/${area.areaId}/roster`, demoRosterCsv(area), 'text/csv')
+    ).json()) as { rows: number };
     units += imported.rows;
     await call('POST', `/areas/${area.areaId}/contracts`, {
       companyId: area.company,
@@ -55,13 +69,17 @@ export const seedDemoData = async (options: {
       ],
     });
   }
-  for (const { companyId, ...staff } of DEMO.staff) await call('POST', `/companies/${companyId}/staff`, staff);
+  for (const { companyId, ...staff } of DEMO.staff)
+    await call('POST', `/companies/${companyId}/staff`, staff);
   for (const caseworker of DEMO.caseworkers) await call('POST', '/caseworkers', caseworker);
-  for (const { compoundId, ...zone } of DEMO.zones) await call('POST', `/compounds/${compoundId}/zones`, zone);
+  for (const { compoundId, ...zone } of DEMO.zones)
+    await call('POST', `/compounds/${compoundId}/zones`, zone);
   for (const { compoundId, ...device } of DEMO.devices) {
     const response = await call('POST', `/compounds/${compoundId}/devices`, device);
     if (response.status !== 201 || options.devicesDir === undefined) continue;
-    const { credentials } = (await response.json()) as { credentials: { certificatePem: string; privateKey: string } };
+    const { credentials } = (await response.json()) as {
+      credentials: { certificatePem: string; privateKey: string };
+    };
     const dir = path.join(options.devicesDir, device.thingName);
     mkdirSync(dir, { recursive: true });
     writeFileSync(path.join(dir, 'certificate.pem.crt'), credentials.certificatePem);

@@ -124,7 +124,7 @@ export const createContract = httpRoute(r.createContract, async ({ caller, param
   const record = await createUnder(caller, { kind: 'area', id: params.areaId }, 'contract', id, body, {
     sortKey: body.startsOn,
   });
-  const area = await getRecord('area', params.areaId);
+  const area = await getRecord(record.subDistrictId, 'area', params.areaId);
   if (area !== undefined) await replaceRecord({ ...area, companyId: body.companyId }, area.version);
   return created(record, `/areas/${params.areaId}/contracts`);
 });

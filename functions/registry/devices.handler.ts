@@ -9,6 +9,7 @@ import {
   DetachThingPrincipalCommand,
   IoTClient,
   ListThingPrincipalsCommand,
+  ResourceAlreadyExistsException,
   UpdateCertificateCommand,
 } from '@aws-sdk/client-iot';
 import { requireEnv } from '../shared/env.js';
@@ -30,15 +31,30 @@ export const registerDevice = httpRoute(deviceRoutes.registerDevice, async ({ ca
   const compound = await loadVisible(caller, 'compound', params.compoundId);
   await loadVisible(caller, 'zone', `${compound.id}.${body.zoneId}`);
   const thingName = body.thingName ?? `${compound.id}-${body.type}-${randomBytes(3).toString('hex')}`;
-  if ((await getRecord('device', thingName)) !== undefined)
+  if ((await getRecord(compound.subDistrictId, 'device', thingName)) !== undefined)
     throw new ConflictError(`Device ${thingName} is already registered.`);
 
-  await iot.send(
-    new CreateThingCommand({
-      thingName,
-      attributePayload: { attributes: { compoundId: compound.id, zoneId: body.zoneId, type: body.type } },
-    }),
-  );
+  // Thing names are one namespace per AWS account, shared by every sub-district: the sub-district is an
+  // attribute, so another tenant's thing of the same name is never reused, and the answer says only
+  // that the name is taken.
+  await iot
+    .send(
+      new CreateThingCommand({
+        thingName,
+        attributePayload: {
+          // At most three attributes on a thing without a thing type; the device type lives in the registry.
+          attributes: { subDistrictId: compound.subDistrictId, compoundId: compound.id, zoneId: body.zoneId },
+        },
+      }),
+    )
+    .catch((error: Error) => {
+      if (error instanceof ResourceAlreadyExistsException) {
+        throw new ConflictError(
+          `The thing name ${thingName} is not available; choose another or leave it out.`,
+        );
+      }
+      throw error;
+    });
   const certificate = await iot.send(new CreateKeysAndCertificateCommand({ setAsActive: true }));
   await iot.send(
     new AttachPolicyCommand({ policyName: DEVICE_POLICY_NAME, target: certificate.certificateArn }),

@@ -41,8 +41,8 @@ export const importRoster = httpRoute(rosterRoutes.importRoster, async ({ caller
   }
 
   const ancestry = ancestryBelow(area);
-  const unitParent = parentKeyOf(`AREA#${area.id}`, 'unit');
-  const ownerParent = parentKeyOf(`AREA#${area.id}`, 'owner');
+  const unitParent = parentKeyOf(area.subDistrictId, { kind: 'area', id: area.id }, 'unit');
+  const ownerParent = parentKeyOf(area.subDistrictId, { kind: 'area', id: area.id }, 'owner');
   const [existingUnits, existingOwners] = await Promise.all([
     listAllRecords(unitParent),
     listAllRecords(ownerParent),

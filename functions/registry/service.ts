@@ -17,7 +17,8 @@ export const loadVisible = async <T = Record<string, unknown>>(
   kind: Kind,
   id: string,
 ): Promise<RegistryRecord<T>> => {
-  const record = await getRecord<T>(kind, id);
+  if (caller.subDistrictId === undefined) throw new NotFoundError(`No ${kind} ${id}.`);
+  const record = await getRecord<T>(caller.subDistrictId, kind, id);
   if (record === undefined || !inTenancy(caller, record)) throw new NotFoundError(`No ${kind} ${id}.`);
   return record;
 };
@@ -61,11 +62,11 @@ export const createUnder = async <T extends Record<string, unknown>>(
   if (parent === 'sub-district') {
     if (caller.subDistrictId === undefined) throw new NotFoundError('Your token names no sub-district.');
     ancestry = { subDistrictId: caller.subDistrictId };
-    parentKey = parentKeyOf(`SD#${caller.subDistrictId}`, kind);
+    parentKey = parentKeyOf(caller.subDistrictId, undefined, kind);
   } else {
     const parentRecord = await loadVisible(caller, parent.kind, parent.id);
     ancestry = ancestryBelow(parentRecord);
-    parentKey = parentKeyOf(`${parent.kind.toUpperCase()}#${parent.id}`, kind);
+    parentKey = parentKeyOf(parentRecord.subDistrictId, parent, kind);
   }
   const record = { kind, id, ...ancestry, ...options.extra, parentKey, sortKey: options.sortKey ?? id, data };
   if (!inTenancy(caller, record)) throw new NotFoundError('That parent is outside your tenancy.');
@@ -82,10 +83,10 @@ export const listUnder = async (
   let parentKey: string;
   if (parent === 'sub-district') {
     if (caller.subDistrictId === undefined) return { items: [], nextCursor: undefined };
-    parentKey = parentKeyOf(`SD#${caller.subDistrictId}`, kind);
+    parentKey = parentKeyOf(caller.subDistrictId, undefined, kind);
   } else {
-    await loadVisible(caller, parent.kind, parent.id);
-    parentKey = parentKeyOf(`${parent.kind.toUpperCase()}#${parent.id}`, kind);
+    const parentRecord = await loadVisible(caller, parent.kind, parent.id);
+    parentKey = parentKeyOf(parentRecord.subDistrictId, parent, kind);
   }
   const result = await listRecords(parentKey, page);
   return { items: result.items.filter((record) => inTenancy(caller, record)), nextCursor: result.nextCursor };

@@ -29,7 +29,7 @@ export const RegistryRecordEntity = new Entity({
   schema: item({
     kind: string().key(),
     id: string().key(),
-    subDistrictId: string(),
+    subDistrictId: string().key(),
     compoundId: string().optional(),
     areaId: string().optional(),
     companyId: string().optional(),
@@ -39,7 +39,12 @@ export const RegistryRecordEntity = new Entity({
     version: number(),
     data: any(),
   }),
-  computeKey: ({ kind, id }) => ({ pk: `${kind.toUpperCase()}#${id}`, sk: kind.toUpperCase() }),
+  // Ids are a namespace per sub-district: the same id in another sub-district is another record, so a
+  // create can never collide with (and so reveal) a record outside the caller's tenancy.
+  computeKey: ({ kind, id, subDistrictId }) => ({
+    pk: `${kind.toUpperCase()}#${subDistrictId}#${id}`,
+    sk: kind.toUpperCase(),
+  }),
 });
 
 export interface RegistryRecord<T = Record<string, unknown>> extends Ancestry {
@@ -53,14 +58,20 @@ export interface RegistryRecord<T = Record<string, unknown>> extends Ancestry {
   modified?: string;
 }
 
-export const parentKeyOf = (parent: string, kind: Kind) => `${parent}#${kind}`;
+/** The gsi1 partition listing one kind of child of a parent (or of the sub-district itself). */
+export const parentKeyOf = (
+  subDistrictId: string,
+  parent: { kind: Kind; id: string } | undefined,
+  kind: Kind,
+) => `SD#${subDistrictId}${parent === undefined ? '' : `#${parent.kind.toUpperCase()}#${parent.id}`}#${kind}`;
 
 export const getRecord = async <T = Record<string, unknown>>(
+  subDistrictId: string,
   kind: Kind,
   id: string,
 ): Promise<RegistryRecord<T> | undefined> => {
   const { Item } = await RegistryRecordEntity.build(GetItemCommand)
-    .key({ kind, id })
+    .key({ kind, id, subDistrictId })
     .options({ consistent: true })
     .send();
   return Item as RegistryRecord<T> | undefined;

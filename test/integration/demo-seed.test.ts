@@ -14,7 +14,9 @@ describe('demo data on an empty store', () => {
   const devicesDir = mkdtempSync(path.join(tmpdir(), 'civic-demo-devices-'));
 
   const get = async (route: string) => {
-    const response = await fetch(`${cloud.endpoints.api}${route}`, { headers: { authorization: `Bearer ${token}` } });
+    const response = await fetch(`${cloud.endpoints.api}${route}`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
     expect(response.status, route).toBe(200);
     return (await response.json()) as { items: Record<string, unknown>[]; nextCursor?: string };
   };
@@ -29,7 +31,9 @@ describe('demo data on an empty store', () => {
     expect(await seedDemoData({ apiUrl: cloud.endpoints.api, token, devicesDir })).toEqual({ seeded: true });
     expect(await seedDemoData({ apiUrl: cloud.endpoints.api, token, devicesDir })).toEqual({ seeded: false });
 
-    expect((await get('/compounds')).items.map((item) => item.id).sort()).toEqual(DEMO.compounds.map((c) => c.compoundId).sort());
+    expect((await get('/compounds')).items.map((item) => item.id).sort()).toEqual(
+      DEMO.compounds.map((c) => c.compoundId).sort(),
+    );
     let units = 0;
     for (const area of DEMO.areas) {
       let cursor: string | undefined;
@@ -39,10 +43,16 @@ describe('demo data on an empty store', () => {
         cursor = page.nextCursor;
       } while (cursor);
     }
-    expect(units).toBe(DEMO.areas.reduce((sum, area) => sum + area.buildings.length * area.floors * area.roomsPerFloor, 0));
+    expect(units).toBe(
+      DEMO.areas.reduce((sum, area) => sum + area.buildings.length * area.floors * area.roomsPerFloor, 0),
+    );
     expect(units).toBeGreaterThanOrEqual(200);
-    expect((await get('/compounds/xiling/zones')).items.length).toBe(DEMO.zones.filter((zone) => zone.compoundId === 'xiling').length);
-    expect((await get('/compounds/xiling/devices')).items.length).toBe(DEMO.devices.filter((device) => device.compoundId === 'xiling').length);
+    expect((await get('/compounds/xiling/zones')).items.length).toBe(
+      DEMO.zones.filter((zone) => zone.compoundId === 'xiling').length,
+    );
+    expect((await get('/compounds/xiling/devices')).items.length).toBe(
+      DEMO.devices.filter((device) => device.compoundId === 'xiling').length,
+    );
     expect(readdirSync(devicesDir).sort()).toEqual(DEMO.devices.map((device) => device.thingName).sort());
   });
 });

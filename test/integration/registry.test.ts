@@ -163,6 +163,30 @@ describe('registry: roster import, optimistic concurrency, tenancy', () => {
     expect((await importCsv(huge)).status).toBe(413);
   });
 
+  it('keeps ids per sub-district: creating an id another sub-district uses makes your own record and leaves theirs', async () => {
+    const other = await cloud.token({ role: 'street-office', subDistrictId: 'sd-neighbour' });
+    const theirs = await api('/compounds', {
+      method: 'POST',
+      token: other,
+      body: JSON.stringify({ compoundId: 'shared-id', name: '他们的' }),
+    });
+    expect(theirs.status).toBe(201);
+    const ours = await api('/compounds', {
+      method: 'POST',
+      body: JSON.stringify({ compoundId: 'shared-id', name: '我们的' }),
+    });
+    expect(ours.status).toBe(201);
+    expect((await api('/compounds/shared-id', { token: other })).body).toMatchObject({
+      name: '他们的',
+      subDistrictId: 'sd-neighbour',
+      version: 1,
+    });
+    expect((await api('/compounds/shared-id')).body).toMatchObject({
+      name: '我们的',
+      subDistrictId: 'sd-test',
+    });
+  });
+
   it('hides another sub-district’s records as not found and lists none of them', async () => {
     const foreign = await cloud.token({ role: 'street-office', subDistrictId: 'sd-other' });
     const unit = (await units())[0] as { id: string };

@@ -32,10 +32,11 @@ interface Refs {
 /**
  * own: tenant A's records inside the scope of A's tokens. neighbour: A's records outside that scope
  * (another compound, area and company; another owner's unit in the same area). foreign: tenant B's.
- * foreign-id: a create naming, as the new record's id, an id B already uses. mixed: A's path, B's record in
- * the body.
+ * mixed: A's path, B's record in the body. (A create naming an id that B uses is no separate case: ids
+ * are a namespace per sub-district, so it is an ordinary create of A's own record; registry.test.ts checks
+ * that B stays untouched.)
  */
-type Variant = 'own' | 'neighbour' | 'foreign' | 'foreign-id' | 'mixed';
+type Variant = 'own' | 'neighbour' | 'foreign' | 'mixed';
 
 const SD = { a: 'sd-a', b: 'sd-b' } as const;
 const refsOf = (tenant: Tenant, neighbour = false): Refs => {
@@ -166,8 +167,6 @@ interface MatrixSpec {
   lists?: { kind: Kind; parent(refs: Refs, caller: Caller): string };
   /** For the mixed variant: A's ids in the path, one of B's in the body. */
   mixed?: Refs;
-  /** For the foreign-id variant, when it is not B's ids alone (default REFS.foreign). */
-  foreignId?: Refs;
 }
 
 const PATH_SCOPED = ['own', 'neighbour', 'foreign'] as const;
@@ -187,15 +186,12 @@ const company = (r: Refs) => recordOf('company', r.companyId);
 
 const SPECS: Record<keyof typeof registryRoutes, MatrixSpec> = {
   createCompound: {
-    variants: ['own', 'foreign-id'],
+    variants: ['own'],
     request: (r, n, v) => ({
       path: '/compounds',
-      body: { compoundId: v === 'foreign-id' ? r.compoundId : `m${n}-cpd`, name: `m${n}` },
+      body: { compoundId: `m${n}-cpd`, name: `m${n}` },
     }),
-    scope: (r, n, c, v) => [
-      sdCreate('compound', `m${n}-cpd`, c, { compoundId: `m${n}-cpd` }),
-      ...(v === 'foreign-id' ? [compound(r)] : []),
-    ],
+    scope: (r, n, c, v) => [sdCreate('compound', `m${n}-cpd`, c, { compoundId: `m${n}-cpd` })],
   },
   listCompounds: {
     variants: ['own'],
@@ -218,17 +214,12 @@ const SPECS: Record<keyof typeof registryRoutes, MatrixSpec> = {
     scope: (r) => [compound(r)],
   },
   createArea: {
-    variants: [...PATH_SCOPED, 'foreign-id'],
-    foreignId: { ...REFS.own, areaId: REFS.foreign.areaId },
+    variants: [...PATH_SCOPED],
     request: (r, n, v) => ({
       path: `/compounds/${r.compoundId}/areas`,
-      body: { areaId: v === 'foreign-id' ? r.areaId : `m${n}-area`, name: `m${n}` },
+      body: { areaId: `m${n}-area`, name: `m${n}` },
     }),
-    scope: (r, n, _c, v) => [
-      compound(r),
-      child(compound(r), 'area', `m${n}-area`, { areaId: `m${n}-area` }),
-      ...(v === 'foreign-id' ? [area(r)] : []),
-    ],
+    scope: (r, n, _c, v) => [compound(r), child(compound(r), 'area', `m${n}-area`, { areaId: `m${n}-area` })],
   },
   listAreas: {
     variants: PATH_SCOPED,
@@ -293,15 +284,12 @@ const SPECS: Record<keyof typeof registryRoutes, MatrixSpec> = {
     scope: (r) => [recordOf('owner', r.ownerId)],
   },
   createCompany: {
-    variants: ['own', 'foreign-id'],
+    variants: ['own'],
     request: (r, n, v) => ({
       path: '/companies',
-      body: { companyId: v === 'foreign-id' ? r.companyId : `m${n}-co`, name: `m${n}` },
+      body: { companyId: `m${n}-co`, name: `m${n}` },
     }),
-    scope: (r, n, c, v) => [
-      sdCreate('company', `m${n}-co`, c, { companyId: `m${n}-co` }),
-      ...(v === 'foreign-id' ? [company(r)] : []),
-    ],
+    scope: (r, n, c, v) => [sdCreate('company', `m${n}-co`, c, { companyId: `m${n}-co` })],
   },
   listCompanies: {
     variants: ['own'],
@@ -371,19 +359,16 @@ const SPECS: Record<keyof typeof registryRoutes, MatrixSpec> = {
     lists: { kind: 'committee', parent: (r) => `AREA#${r.areaId}` },
   },
   createCaseworker: {
-    variants: ['own', 'foreign-id'],
+    variants: ['own'],
     request: (r, n, v) => ({
       path: '/caseworkers',
       body: {
-        caseworkerId: v === 'foreign-id' ? r.caseworkerId : `m${n}-cw`,
+        caseworkerId: `m${n}-cw`,
         name: `m${n}`,
         compoundIds: [REFS.own.compoundId],
       },
     }),
-    scope: (r, n, c, v) => [
-      sdCreate('caseworker', `m${n}-cw`, c),
-      ...(v === 'foreign-id' ? [recordOf('caseworker', r.caseworkerId)] : []),
-    ],
+    scope: (r, n, c, v) => [sdCreate('caseworker', `m${n}-cw`, c)],
   },
   listCaseworkers: {
     variants: ['own'],
@@ -425,22 +410,16 @@ const refsFor = (spec: MatrixSpec, variant: Variant): Refs => {
     if (spec.mixed === undefined) throw new Error('a mixed variant needs its refs');
     return spec.mixed;
   }
-  return variant === 'foreign-id' ? (spec.foreignId ?? REFS.foreign) : REFS[variant];
+  return REFS[variant];
 };
 
 /**
- * Where the service answers otherwise than the rules today: reported to the registry's owners, not
- * fixed in this test. Record ids are one global namespace (pk `<KIND>#<id>`), so a create that names an
- * id another sub-district already uses answers 409 and so reveals that the foreign record exists,
- * where the rules say a foreign id answers as not found. The matrix requires exactly this answer, so an
- * entry fails, and must be removed, the day the service is fixed.
+ * Where the service answers otherwise than the rules: none today. (Ids were once one global namespace,
+ * so a create naming another sub-district's id answered 409 and revealed it; ids are now a namespace per
+ * sub-district, and such a create simply makes the caller's own record.) An entry here must match a
+ * case, and fails the day the service is fixed.
  */
-const KNOWN_DEVIATIONS: Record<string, { status: number; why: string }> = Object.fromEntries(
-  (['createCompound', 'createArea', 'createCompany', 'createCaseworker'] as const).map((name) => [
-    `${name} / street-office / foreign-id`,
-    { status: 409, why: 'a create naming a foreign id answers 409 Conflict, revealing that it exists' },
-  ]),
-);
+const KNOWN_DEVIATIONS: Record<string, { status: number; why: string }> = {};
 
 interface MatrixCase {
   n: number;
@@ -608,9 +587,11 @@ describe('tenancy matrix: every registry route × every role × own / neighbour 
             new PutCommand({
               TableName: cloud.tableName,
               Item: {
-                pk: `${record.kind.toUpperCase()}#${record.id}`,
+                pk: `${record.kind.toUpperCase()}#${record.subDistrictId}#${record.id}`,
                 sk: record.kind.toUpperCase(),
-                gsi1pk: `${parent}#${record.kind}`,
+                gsi1pk: parent.startsWith('SD#')
+                  ? `${parent}#${record.kind}`
+                  : `SD#${record.subDistrictId}#${parent}#${record.kind}`,
                 gsi1sk: sortKey,
                 entity: 'RegistryRecord',
                 ...record,
