@@ -148,7 +148,7 @@ export const listAllRecords = async <T = Record<string, unknown>>(
  * Writes many records, 25 per BatchWriteItem and several batches in flight; unprocessed items are
  * retried by dynamodb-toolbox. Used by imports, whose inputs were fully validated first.
  */
-export const putRecords = async (records: RegistryRecord[], concurrency = 24): Promise<void> => {
+export const putRecords = async (records: RegistryRecord[], concurrency = 16): Promise<void> => {
   const batches: RegistryRecord[][] = [];
   for (let i = 0; i < records.length; i += 25) batches.push(records.slice(i, i + 25));
   let next = 0;
