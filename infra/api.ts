@@ -65,7 +65,8 @@ export class Api extends Construct {
     });
 
     const notFound = new CivicFunction(this, 'NotFound', {
-      entry: 'shared/not-found.handler.ts',
+      entry: 'shared/api.handler.ts',
+      handler: 'notFound',
       description: 'Answers 404 problem+json for routes no feature serves',
       defaults: props.defaults,
       tableAccess: 'none',
@@ -84,7 +85,8 @@ export class Api extends Construct {
     });
 
     const openApi = new CivicFunction(this, 'OpenApi', {
-      entry: 'shared/openapi.handler.ts',
+      entry: 'shared/api.handler.ts',
+      handler: 'openApi',
       description: 'GET /openapi.json: the OpenAPI 3.1 document generated from the route catalogues',
       defaults: props.defaults,
       tableAccess: 'none',

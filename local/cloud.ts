@@ -123,6 +123,9 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
       log,
     });
     dynamodbStarting.then((started) => cleanups.push(() => started.stop())).catch(() => undefined);
+    // So is the CA (two RSA keys the first time).
+    const caLoading = ensureCa(path.join(stateDir, 'ca'));
+    caLoading.catch(() => undefined);
     if (options.synth !== 'never') {
       await ensureSynthesized({
         projectRoot: PROJECT_ROOT,
@@ -148,7 +151,7 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
 
     const [dynamodb, ca, issuer] = await Promise.all([
       dynamodbStarting,
-      ensureCa(path.join(stateDir, 'ca')),
+      caLoading,
       createLocalIssuer({
         issuer: userPool.issuer,
         keyDir: path.join(stateDir, 'issuer'),

@@ -1,4 +1,7 @@
-/** The registry's HTTP handlers; each export is one route of routes.ts. */
+/**
+ * The registry's HTTP handlers; each export is one route of routes.ts. One module (one bundle) for the
+ * whole feature: each route still gets its own function, role and permissions.
+ */
 import { httpRoute, json } from '../shared/http.js';
 import { registryRoutes as r } from './routes.js';
 import { createUnder, etag, listUnder, loadVisible, present, updateVisible } from './service.js';
@@ -212,3 +215,6 @@ export const listDevices = httpRoute(r.listDevices, async ({ caller, params, que
 export const getDevice = httpRoute(r.getDevice, async ({ caller, params }) =>
   one(await loadVisible(caller, 'device', params.thingName)),
 );
+
+export { decommissionDevice, registerDevice } from './devices.handler.js';
+export { importRoster } from './roster.handler.js';

@@ -343,7 +343,7 @@ export const registryRoutes = {
 export const rosterRoutes = {
   importRoster: defineRoute({
     routeKey: 'POST /areas/{areaId}/roster',
-    entry: 'registry/roster.handler.ts',
+    entry: API,
     handler: 'importRoster',
     summary: "Import an area's roster (CSV, English or Chinese headers); all rows valid or nothing imported",
     roles: write('unit'),
@@ -360,7 +360,7 @@ export const rosterRoutes = {
 export const deviceRoutes = {
   registerDevice: defineRoute({
     routeKey: 'POST /compounds/{compoundId}/devices',
-    entry: 'registry/devices.handler.ts',
+    entry: API,
     handler: 'registerDevice',
     summary:
       'Register a device in a zone: creates its IoT thing and certificate, returns the credentials once',
@@ -373,7 +373,7 @@ export const deviceRoutes = {
   }),
   decommissionDevice: defineRoute({
     routeKey: 'DELETE /devices/{thingName}',
-    entry: 'registry/devices.handler.ts',
+    entry: API,
     handler: 'decommissionDevice',
     summary: 'Decommission a device: revokes its certificate (the broker refuses it) and deletes its thing',
     roles: write('device'),

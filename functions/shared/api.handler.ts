@@ -1,6 +1,7 @@
 /** GET /openapi.json: the API's OpenAPI 3.1 document, public, built once per cold start. */
 import { deviceRoutes, registryRoutes, rosterRoutes } from '../registry/routes.js';
 import { violationsRoutes } from '../violations/routes.js';
+import { NotFoundError } from './errors.js';
 import { httpRoute } from './http.js';
 import { buildOpenApiDocument } from './openapi.js';
 
@@ -16,8 +17,13 @@ const body = JSON.stringify(
   }),
 );
 
-export const handler = httpRoute({ roles: [] }, async () => ({
+export const openApi = httpRoute({ roles: [] }, async () => ({
   statusCode: 200,
   headers: { 'content-type': 'application/json', 'cache-control': 'public, max-age=300' },
   body,
 }));
+
+/** The API's `$default` route: any path no feature serves answers 404 in problem+json. */
+export const notFound = httpRoute({ roles: [] }, async ({ event }) => {
+  throw new NotFoundError(`No route for ${event.requestContext.http.method} ${event.rawPath}.`);
+});
