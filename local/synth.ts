@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 
 const DIGEST_FILE = '.civic-source-digest';
@@ -57,11 +59,13 @@ export const ensureSynthesized = async (options: {
     return { synthesized: false };
   }
   options.log?.('Synthesizing the CDK app (infra/app.ts) …');
+  const shim = npxShim();
   await new Promise<void>((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'infra', 'app.ts')], {
       cwd: projectRoot,
       env: {
         ...process.env,
+        ...shim.env,
         CDK_OUTDIR: cdkOut,
         CIVIC_SKIP_NAG: '1',
         // CDK's built-in template validation (3 s here) only reads the template, like cdk-nag.
@@ -82,6 +86,7 @@ export const ensureSynthesized = async (options: {
         if (line.startsWith('Bundling asset')) options.log?.(`  ${line.trim()}`);
       }
     });
+    child.on('exit', () => shim.remove());
     child.on('error', reject);
     child.on('exit', (code) =>
       code === 0
@@ -91,4 +96,32 @@ export const ensureSynthesized = async (options: {
   });
   writeFileSync(digestPath, digest);
   return { synthesized: true };
+};
+
+/**
+ * NodejsFunction bundles each function by running `npx --no-install esbuild …`, and npm's own start-up
+ * costs about half a second per bundle. For the local synth only, a shim first on PATH runs the
+ * project's esbuild directly for exactly that command line (same binary, same arguments, same output)
+ * and hands anything else to the real npx.
+ */
+const npxShim = (): { env: Record<string, string>; remove(): void } => {
+  const realNpx = (process.env.PATH ?? '')
+    .split(path.delimiter)
+    .map((dir) => path.join(dir, 'npx'))
+    .find((candidate) => existsSync(candidate));
+  if (realNpx === undefined) return { env: {}, remove: () => undefined };
+  const esbuild = path.join(path.dirname(createRequire(import.meta.url).resolve('esbuild/package.json')), 'bin', 'esbuild');
+  const dir = mkdtempSync(path.join(tmpdir(), 'civic-npx-'));
+  const script = [
+    '#!/bin/sh',
+    `if [ "$1" = "--no-install" ] && [ "$2" = "esbuild" ]; then shift 2; exec ${JSON.stringify(esbuild)} "$@"; fi`,
+    `exec ${JSON.stringify(realNpx)} "$@"`,
+    '',
+  ].join('\n');
+  writeFileSync(path.join(dir, 'npx'), script);
+  chmodSync(path.join(dir, 'npx'), 0o755);
+  return {
+    env: { PATH: `${dir}${path.delimiter}${process.env.PATH ?? ''}` },
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
 };
