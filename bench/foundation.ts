@@ -15,7 +15,16 @@ import { ensureCa } from '../local/iot/ca.js';
 import type { InvocationRecord } from '../local/lambda/service.js';
 import { type Figure, ms, percentile, perSecond, printFigures, progress, sleep } from './support.js';
 
-const FREE_PORTS = { api: 0, mqtt: 0, dynamodb: 0, iotData: 0, iotControl: 0, stepFunctions: 0, control: 0 };
+const FREE_PORTS = {
+  api: 0,
+  mqtt: 0,
+  dynamodb: 0,
+  iotData: 0,
+  iotControl: 0,
+  stepFunctions: 0,
+  scheduler: 0,
+  control: 0,
+};
 
 /** Sequential publish → echo → receive through the bare broker: what MQTT on loopback costs. */
 const rawMqttRoundTrip = async (samples: number): Promise<number[]> => {

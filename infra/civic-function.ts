@@ -27,6 +27,8 @@ export interface CivicFunctionProps {
   environment?: Record<string, string>;
   memorySize?: number;
   timeout?: Duration;
+  /** Only where another resource must know the name before deployment. */
+  functionName?: string;
 }
 
 /**
@@ -43,6 +45,7 @@ export class CivicFunction extends NodejsFunction {
     super(scope, id, {
       entry: path.join(FUNCTIONS_ROOT, props.entry),
       handler: props.handler ?? 'handler',
+      functionName: props.functionName,
       description: props.description,
       runtime: Runtime.NODEJS_24_X,
       architecture: Architecture.ARM_64,

@@ -1,5 +1,5 @@
-import { Stack } from 'aws-cdk-lib';
-import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { ArnFormat, Stack } from 'aws-cdk-lib';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { CfnTopicRule } from 'aws-cdk-lib/aws-iot';
 import { Construct } from 'constructs';
 import { violationsRoutes } from '../functions/violations/routes.js';
@@ -30,10 +30,29 @@ export class Violations extends Construct {
 
     this.ingest = new CivicFunction(this, 'Ingest', {
       entry: 'violations/ingest.handler.ts',
-      description: 'IoT rule target: validates and stores device telemetry, records rejected messages',
+      description: 'IoT rule target: stores telemetry, runs the scenarios, dispatches work orders',
       defaults,
-      tableAccess: 'write',
+      tableAccess: 'read-write',
     });
+    // Named, so that the functions that schedule timers can be told its ARN without a dependency cycle.
+    const timerFunctionName = `${Stack.of(this).stackName}-violation-timers`;
+    const timers = new CivicFunction(this, 'Timers', {
+      entry: 'violations/timers.handler.ts',
+      description: 'EventBridge Scheduler target: grace periods and deadlines of the closed loop',
+      defaults,
+      tableAccess: 'read-write',
+      functionName: timerFunctionName,
+    });
+    const timerFunctionArn = Stack.of(this).formatArn({
+      service: 'lambda',
+      resource: 'function',
+      resourceName: timerFunctionName,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    const schedulerRole = new Role(this, 'SchedulerRole', {
+      assumedBy: new ServicePrincipal('scheduler.amazonaws.com'),
+    });
+    timers.grantInvoke(schedulerRole);
     this.ingestRule = new CfnTopicRule(this, 'IngestRule', {
       topicRulePayload: {
         description: 'Device telemetry, events and heartbeats to the ingest function',
@@ -55,7 +74,31 @@ export class Violations extends Construct {
       sourceAccount: Stack.of(this).account,
     });
 
-    // Construct ids come from the handler names: ListTelemetry, ListRejectedTelemetry.
-    api.addCatalogue(this, violationsRoutes, defaults);
+    // Construct ids come from the handler names: ListTelemetry, ListRejectedTelemetry, …
+    const apiFunctions = [...api.addCatalogue(this, violationsRoutes, defaults).values()];
+
+    // Every function of the feature shares the loop module, which reads these at cold start.
+    for (const fn of [this.ingest, timers, ...apiFunctions]) {
+      fn.addEnvironment('TIMER_FUNCTION_ARN', timerFunctionArn);
+      fn.addEnvironment('SCHEDULER_ROLE_ARN', schedulerRole.roleArn);
+    }
+    const { region, account } = Stack.of(this);
+    for (const fn of [this.ingest, timers]) {
+      fn.addToRolePolicy(
+        new PolicyStatement({
+          actions: ['iot:Publish'],
+          resources: [`arn:aws:iot:${region}:${account}:topic/cmd/civic/*`],
+        }),
+      );
+      fn.addToRolePolicy(
+        new PolicyStatement({
+          actions: ['scheduler:CreateSchedule', 'scheduler:DeleteSchedule'],
+          resources: [`arn:aws:scheduler:${region}:${account}:schedule/default/*`],
+        }),
+      );
+      fn.addToRolePolicy(
+        new PolicyStatement({ actions: ['iam:PassRole'], resources: [schedulerRole.roleArn] }),
+      );
+    }
   }
 }

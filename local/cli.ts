@@ -53,6 +53,7 @@ civic-cell local cloud ready in ${seconds} s — ${cloud.stack.functions.length}
   IoT data plane      ${endpoints.iotData}
   IoT control plane   ${endpoints.iotControl}      (things, certificates, policies)
   Step Functions      ${endpoints.stepFunctions}
+  Scheduler           ${endpoints.scheduler}      (EventBridge Scheduler: one-time and recurring schedules)
   Control plane       ${endpoints.control}      (JWKS, tokens, device certificates)
 
 Tokens (one per role; valid 12 h):

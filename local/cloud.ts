@@ -12,6 +12,7 @@ import { startIotDataPlane } from './iot/data-plane.js';
 import { LambdaService, type LambdaServiceOptions } from './lambda/service.js';
 import { freePort } from './ports.js';
 import { RulesEngine } from './rules-engine.js';
+import { type LocalScheduler, startScheduler } from './scheduler/index.js';
 import { startSchedules } from './schedules.js';
 import { startStepFunctions } from './stepfunctions/index.js';
 import { ensureSynthesized } from './synth.js';
@@ -28,6 +29,7 @@ export const DEFAULT_PORTS = {
   iotData: 8081,
   iotControl: 8082,
   stepFunctions: 8083,
+  scheduler: 8084,
   control: 8090,
 };
 export type Ports = typeof DEFAULT_PORTS;
@@ -60,6 +62,8 @@ export interface LocalCloud {
     /** The AWS IoT control-plane API (AWS_ENDPOINT_URL_IOT). */
     iotControl: string;
     stepFunctions: string;
+    /** The EventBridge Scheduler API (AWS_ENDPOINT_URL_SCHEDULER). */
+    scheduler: string;
     control: string;
   };
   tableName: string;
@@ -70,6 +74,8 @@ export interface LocalCloud {
   /** The AWS IoT control plane (things, certificates, attachments) the broker authorizes devices with. */
   iotControl: LocalIotControlPlane;
   lambda: LambdaService;
+  /** EventBridge Scheduler: schedules created through its API, held in memory. */
+  scheduler: LocalScheduler;
   rules: RulesEngine;
   /** The environment a Node process needs to talk to the local cloud with the ordinary AWS SDK. */
   sdkEnvironment: Record<string, string>;
@@ -90,8 +96,8 @@ const resolvePorts = async (ports: Partial<Ports> | undefined, fallback: Ports):
 /**
  * Starts the embedded cloud from the synthesized template: DynamoDB Local with the template's tables,
  * the MQTT broker on mutual TLS with the device policy, the rules engine, the functions, the HTTP API with
- * its JWT authorizer, Step Functions, the IoT data plane, schedules, and a small control plane for
- * tokens and device certificates. Everything listens on loopback.
+ * its JWT authorizer, Step Functions, the IoT data plane, schedules, the EventBridge Scheduler API, and a
+ * small control plane for tokens and device certificates. Everything listens on loopback.
  */
 export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<LocalCloud> => {
   const log = options.log ?? (() => undefined);
@@ -146,6 +152,13 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
     const iotPolicyNames = Object.entries(template.Resources)
       .filter(([, resource]) => resource.Type === 'AWS::IoT::Policy')
       .map(([logicalId]) => resolver.physicalId(logicalId));
+    // Schedule groups the template declares (by the physical name Ref resolves to, and any literal Name).
+    const scheduleGroups = Object.entries(template.Resources)
+      .filter(([, resource]) => resource.Type === 'AWS::Scheduler::ScheduleGroup')
+      .flatMap(([logicalId, resource]) => {
+        const literal = resource.Properties?.Name;
+        return [resolver.physicalId(logicalId), ...(typeof literal === 'string' ? [literal] : [])];
+      });
     const userPool = stack.userPools[0];
     if (userPool === undefined) throw new Error('The template has no Cognito user pool to stand in for');
 
@@ -164,6 +177,7 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
     const iotDataPort = ports.iotData === 0 ? await freePort() : ports.iotData;
     const sfnPort = ports.stepFunctions === 0 ? await freePort() : ports.stepFunctions;
     const iotControlPort = ports.iotControl === 0 ? await freePort() : ports.iotControl;
+    const schedulerPort = ports.scheduler === 0 ? await freePort() : ports.scheduler;
     const sdkEnvironment: Record<string, string> = {
       AWS_REGION: LOCAL_REGION,
       AWS_DEFAULT_REGION: LOCAL_REGION,
@@ -173,6 +187,7 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
       AWS_ENDPOINT_URL_IOT_DATA_PLANE: `http://127.0.0.1:${iotDataPort}`,
       AWS_ENDPOINT_URL_IOT: `http://127.0.0.1:${iotControlPort}`,
       AWS_ENDPOINT_URL_SFN: `http://127.0.0.1:${sfnPort}`,
+      AWS_ENDPOINT_URL_SCHEDULER: `http://127.0.0.1:${schedulerPort}`,
     };
 
     const lambda = new LambdaService(stack.functions, {
@@ -187,6 +202,15 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
         ),
     });
     cleanups.push(() => lambda.stop());
+
+    const scheduler = await startScheduler({
+      port: schedulerPort,
+      lambda,
+      groups: scheduleGroups,
+      timeScale: options.timeScale,
+      log,
+    });
+    cleanups.push(() => scheduler.close());
 
     let broker: LocalBroker | undefined;
     const rules = new RulesEngine({
@@ -263,6 +287,7 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
       iotData: iotData.endpoint,
       iotControl: iotControl.endpoint,
       stepFunctions: stepFunctions.endpoint,
+      scheduler: scheduler.endpoint,
       control: control.url,
     };
     mkdirSync(dataDir, { recursive: true });
@@ -294,12 +319,14 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
       broker,
       iotControl,
       lambda,
+      scheduler,
       rules,
       sdkEnvironment: {
         ...sdkEnvironment,
         AWS_ENDPOINT_URL_SFN: stepFunctions.endpoint,
         AWS_ENDPOINT_URL_IOT_DATA_PLANE: iotData.endpoint,
         AWS_ENDPOINT_URL_IOT: iotControl.endpoint,
+        AWS_ENDPOINT_URL_SCHEDULER: scheduler.endpoint,
       },
       token: (request) => mintRoleToken(issuer, clientId, request),
       drain: () => lambda.drain(),

@@ -17,7 +17,7 @@ import { ConflictError } from '../shared/errors.js';
 import { httpRoute, json } from '../shared/http.js';
 import { deviceRoutes } from './routes.js';
 import { createUnder, etag, loadVisible, present } from './service.js';
-import { getRecord, replaceRecord } from './store.js';
+import { getRecord, putDeviceDirectory, replaceRecord } from './store.js';
 
 const iot = new IoTClient({});
 const DEVICE_POLICY_NAME = requireEnv('DEVICE_POLICY_NAME');
@@ -29,7 +29,11 @@ const DEVICE_POLICY_NAME = requireEnv('DEVICE_POLICY_NAME');
  */
 export const registerDevice = httpRoute(deviceRoutes.registerDevice, async ({ caller, params, body }) => {
   const compound = await loadVisible(caller, 'compound', params.compoundId);
-  await loadVisible(caller, 'zone', `${compound.id}.${body.zoneId}`);
+  const zone = await loadVisible<{ areaId?: string; kind: string }>(
+    caller,
+    'zone',
+    `${compound.id}.${body.zoneId}`,
+  );
   const thingName = body.thingName ?? `${compound.id}-${body.type}-${randomBytes(3).toString('hex')}`;
   if ((await getRecord(compound.subDistrictId, 'device', thingName)) !== undefined)
     throw new ConflictError(`Device ${thingName} is already registered.`);
@@ -71,12 +75,25 @@ export const registerDevice = httpRoute(deviceRoutes.registerDevice, async ({ ca
     {
       thingName,
       ...attributes,
+      zoneKind: zone.data.kind,
       installedAt: body.installedAt ?? new Date().toISOString(),
       certificateId: certificate.certificateId,
       status: 'active',
     },
     { sortKey: thingName },
   );
+  await putDeviceDirectory({
+    thingName,
+    subDistrictId: compound.subDistrictId,
+    compoundId: compound.id,
+    zoneId: body.zoneId,
+    zoneKind: zone.data.kind,
+    areaId: zone.data.areaId,
+    type: body.type,
+    building: body.building,
+    position: body.position,
+    status: 'active',
+  });
   return json(
     201,
     {
@@ -116,5 +133,23 @@ export const decommissionDevice = httpRoute(deviceRoutes.decommissionDevice, asy
     },
     device.version,
   );
+  const data = device.data as {
+    zoneId: string;
+    zoneKind?: string;
+    type: string;
+    building?: string;
+    position?: { lat: number; lon: number };
+  };
+  await putDeviceDirectory({
+    thingName: params.thingName,
+    subDistrictId: device.subDistrictId,
+    compoundId: device.compoundId as string,
+    zoneId: data.zoneId,
+    zoneKind: data.zoneKind ?? 'other',
+    type: data.type,
+    building: data.building,
+    position: data.position,
+    status: 'decommissioned',
+  });
   return json(200, present(updated), { etag: etag(updated) });
 });

@@ -164,3 +164,49 @@ export const putRecords = async (records: RegistryRecord[], concurrency = 16): P
     }),
   );
 };
+
+/**
+ * The directory of devices by thing name, written when a device is registered: how ingest learns, from
+ * a topic alone, whose device is speaking (sub-district, compound, zone, type) and whether it is active.
+ */
+export const DeviceDirectoryEntity = new Entity({
+  name: 'DeviceDirectory',
+  table: CivicTable,
+  schema: item({
+    thingName: string().key(),
+    subDistrictId: string(),
+    compoundId: string(),
+    zoneId: string(),
+    zoneKind: string(),
+    areaId: string().optional(),
+    type: string(),
+    building: string().optional(),
+    position: any(),
+    status: string(),
+  }),
+  computeKey: ({ thingName }) => ({ pk: `THING#${thingName}`, sk: 'DEVICE' }),
+});
+
+export interface DeviceDirectoryEntry {
+  thingName: string;
+  subDistrictId: string;
+  compoundId: string;
+  zoneId: string;
+  zoneKind: string;
+  areaId?: string;
+  type: string;
+  building?: string;
+  position?: { lat: number; lon: number };
+  status: 'active' | 'decommissioned';
+}
+
+export const putDeviceDirectory = async (entry: DeviceDirectoryEntry): Promise<void> => {
+  await DeviceDirectoryEntity.build(PutItemCommand)
+    .item(entry as never)
+    .send();
+};
+
+export const getDeviceDirectory = async (thingName: string): Promise<DeviceDirectoryEntry | undefined> => {
+  const { Item } = await DeviceDirectoryEntity.build(GetItemCommand).key({ thingName }).send();
+  return Item as DeviceDirectoryEntry | undefined;
+};

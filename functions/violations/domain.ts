@@ -107,3 +107,8 @@ export const decideIngest = (event: RuleEvent): IngestDecision => {
     fields,
   };
 };
+
+/** What a handheld reports on `dt/civic/<compound>/<handheld>/ack` or `…/handled`. */
+export const workOrderReportSchema = z
+  .object({ workOrderId: z.string().min(3).max(200), note: z.string().max(500).optional() })
+  .passthrough();

@@ -1,7 +1,9 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
+import { getDeviceDirectory } from '../registry/store.js';
 import { logger } from '../shared/observability.js';
-import { decideIngest, ruleEventSchema } from './domain.js';
+import { decideIngest, type IngestDecision, ruleEventSchema, workOrderReportSchema } from './domain.js';
+import { evaluateDeviceMessage, onWorkOrderReport } from './loop.js';
 import { recordIngest } from './store.js';
 
 /**
@@ -20,7 +22,25 @@ export const handler = middy()
     const ruleEvent = parsed.data;
     const topic =
       ruleEvent.topic ?? `dt/civic/${ruleEvent.compoundId}/${ruleEvent.thingName}/${ruleEvent.signal}`;
-    const decision = decideIngest(ruleEvent);
+    let decision: IngestDecision = decideIngest(ruleEvent);
+    const device = decision.kind === 'accepted' ? await getDeviceDirectory(decision.thingName) : undefined;
+    if (decision.kind === 'accepted') {
+      const reason =
+        device === undefined
+          ? `unknown thing ${decision.thingName}: not in the device registry`
+          : device.status !== 'active'
+            ? `thing ${decision.thingName} is decommissioned`
+            : device.compoundId !== decision.compoundId
+              ? `thing ${decision.thingName} belongs to another compound, not ${decision.compoundId}`
+              : undefined;
+      if (reason !== undefined)
+        decision = {
+          kind: 'rejected',
+          compoundId: decision.compoundId,
+          reason,
+          receivedAt: decision.receivedAt,
+        };
+    }
     const stored = await recordIngest(decision, {
       clientId: ruleEvent.clientId,
       topic,
@@ -28,6 +48,23 @@ export const handler = middy()
     });
     if (decision.kind === 'rejected') {
       logger.warn('Rejected telemetry', { topic, clientId: ruleEvent.clientId, reason: decision.reason });
+    }
+    // A redelivered message was handled the first time: the loop sees every message once.
+    if (decision.kind === 'accepted' && stored && device !== undefined) {
+      const now = new Date().toISOString();
+      if (device.type === 'handheld' && (decision.signal === 'ack' || decision.signal === 'handled')) {
+        const report = workOrderReportSchema.safeParse(decision.fields);
+        if (report.success) {
+          await onWorkOrderReport(
+            { ...report.data, kind: decision.signal, actor: `handheld:${device.thingName}` },
+            now,
+          ).catch((error: Error) =>
+            logger.warn('Work order report refused', { thingName: device.thingName, reason: error.message }),
+          );
+        }
+      } else {
+        await evaluateDeviceMessage(device, decision, now);
+      }
     }
     return { outcome: decision.kind, duplicate: !stored };
   });

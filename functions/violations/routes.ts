@@ -3,8 +3,10 @@ import { z } from 'zod';
 import { pageQuerySchema } from '../shared/pagination.js';
 import { defineRoute } from '../shared/routes.js';
 import { compoundIdSchema, thingNameSchema } from './domain.js';
+import { scenarioOverrideSchema } from './scenarios.js';
 
-const TELEMETRY = 'violations/telemetry.handler.ts';
+const API = 'violations/api.handler.ts';
+const TELEMETRY = API;
 
 export const violationsRoutes = {
   listTelemetry: defineRoute({
@@ -25,6 +27,73 @@ export const violationsRoutes = {
     roles: ['street-office'],
     params: z.object({ compoundId: compoundIdSchema }).strict(),
     query: pageQuerySchema,
+    tableAccess: 'read',
+  }),
+  listViolations: defineRoute({
+    routeKey: 'GET /violations',
+    entry: API,
+    handler: 'listViolations',
+    summary: 'The command centre: violations and their work orders, changed since a time (poll with since)',
+    roles: ['street-office'],
+    query: pageQuerySchema
+      .extend({
+        since: z.iso.datetime({ offset: true }).optional(),
+        compoundId: compoundIdSchema.optional(),
+        status: z.enum(['open', 'dispatched', 'acknowledged', 'handled', 'verified', 'closed']).optional(),
+      })
+      .strict(),
+    tableAccess: 'read',
+  }),
+  getViolation: defineRoute({
+    routeKey: 'GET /violations/{violationId}',
+    entry: API,
+    handler: 'getViolation',
+    summary: 'A violation with every step and work order',
+    roles: ['street-office', 'property-staff'],
+    params: z.object({ violationId: z.string().min(3).max(80) }).strict(),
+    tableAccess: 'read',
+  }),
+  reportWorkOrder: defineRoute({
+    routeKey: 'POST /work-orders/{workOrderId}/{report}',
+    entry: API,
+    handler: 'reportWorkOrder',
+    summary: 'Acknowledge a work order or report it handled (as the handheld does over MQTT)',
+    roles: ['property-staff', 'street-office'],
+    params: z
+      .object({ workOrderId: z.string().min(3).max(120), report: z.enum(['acknowledge', 'handled']) })
+      .strict(),
+    body: z.object({ note: z.string().max(500).optional() }).strict(),
+    tableAccess: 'read-write',
+  }),
+  verifyViolation: defineRoute({
+    routeKey: 'POST /violations/{violationId}/{decision}',
+    entry: API,
+    handler: 'decideViolation',
+    summary: 'An inspector verifies or closes a violation',
+    roles: ['street-office'],
+    params: z
+      .object({ violationId: z.string().min(3).max(80), decision: z.enum(['verify', 'close']) })
+      .strict(),
+    body: z.object({ note: z.string().max(500).optional() }).strict(),
+    tableAccess: 'read-write',
+  }),
+  putScenarioOverride: defineRoute({
+    routeKey: 'PUT /compounds/{compoundId}/scenarios/{scenarioId}',
+    entry: API,
+    handler: 'putScenarioOverride',
+    summary: 'Tune a scenario for a compound (grace, deadlines, escalation chain, on/off)',
+    roles: ['street-office'],
+    params: z.object({ compoundId: compoundIdSchema, scenarioId: z.string().min(2).max(63) }).strict(),
+    body: scenarioOverrideSchema,
+    tableAccess: 'read-write',
+  }),
+  listScenarios: defineRoute({
+    routeKey: 'GET /compounds/{compoundId}/scenarios',
+    entry: API,
+    handler: 'listScenarios',
+    summary: 'The scenarios a compound runs, with its overrides applied',
+    roles: ['street-office', 'property-staff'],
+    params: z.object({ compoundId: compoundIdSchema }).strict(),
     tableAccess: 'read',
   }),
 };

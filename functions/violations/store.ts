@@ -1,6 +1,15 @@
 import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { any, Entity, item, number, PutItemCommand, QueryCommand, string } from 'dynamodb-toolbox';
+import {
+  any,
+  Entity,
+  GetItemCommand,
+  item,
+  number,
+  PutItemCommand,
+  QueryCommand,
+  string,
+} from 'dynamodb-toolbox';
 import { decodeCursor, encodeCursor } from '../shared/pagination.js';
 import { CivicTable } from '../shared/table.js';
 import type { IngestDecision } from './domain.js';
@@ -124,3 +133,187 @@ export const listRejectedTelemetry = async (compoundId: string, limit: number, c
     .send();
   return { items: Items, nextCursor: encodeCursor(LastEvaluatedKey) };
 };
+
+/**
+ * Storage of the closed loop: per (thing, scenario) condition state, violations (with their work
+ * orders), and per-compound scenario overrides. Every write that follows a read is conditional on the
+ * version read, so concurrent and repeated deliveries cannot both win.
+ */
+export const ConditionEntity = new Entity({
+  name: 'Condition',
+  table: CivicTable,
+  schema: item({
+    thingName: string().key(),
+    scenarioId: string().key(),
+    state: any(),
+    version: number(),
+  }),
+  computeKey: ({ thingName, scenarioId }) => ({ pk: `THING#${thingName}`, sk: `COND#${scenarioId}` }),
+});
+
+export const ViolationEntity = new Entity({
+  name: 'Violation',
+  table: CivicTable,
+  schema: item({
+    violationId: string().key(),
+    subDistrictId: string(),
+    compoundId: string(),
+    listKey: string().savedAs('gsi1pk'),
+    updatedKey: string().savedAs('gsi1sk'),
+    violation: any(),
+    workOrders: any(),
+    version: number(),
+  }),
+  computeKey: ({ violationId }) => ({ pk: `VIOLATION#${violationId}`, sk: 'VIOLATION' }),
+});
+
+export const ScenarioOverrideEntity = new Entity({
+  name: 'ScenarioOverride',
+  table: CivicTable,
+  schema: item({
+    subDistrictId: string().key(),
+    compoundId: string().key(),
+    scenarioId: string().key(),
+    override: any(),
+    version: number(),
+  }),
+  computeKey: ({ subDistrictId, compoundId, scenarioId }) => ({
+    pk: `SCENARIOS#${subDistrictId}#${compoundId}`,
+    sk: scenarioId,
+  }),
+});
+
+export class StaleWriteError extends Error {
+  override name = 'StaleWriteError';
+}
+
+const conditional = async (command: { send(): Promise<unknown> }) => {
+  try {
+    await command.send();
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException)
+      throw new StaleWriteError('The record changed meanwhile');
+    throw error;
+  }
+};
+
+export interface StoredCondition<S> {
+  state: S;
+  version: number;
+}
+
+export const getCondition = async <S>(
+  thingName: string,
+  scenarioId: string,
+): Promise<StoredCondition<S> | undefined> => {
+  const { Item } = await ConditionEntity.build(GetItemCommand)
+    .key({ thingName, scenarioId })
+    .options({ consistent: true })
+    .send();
+  return Item === undefined ? undefined : { state: Item.state as S, version: Item.version };
+};
+
+/** Writes the next condition state if nobody wrote since `expectedVersion` (0 = never written). */
+export const putCondition = async <S>(
+  thingName: string,
+  scenarioId: string,
+  state: S,
+  expectedVersion: number,
+) =>
+  conditional(
+    ConditionEntity.build(PutItemCommand)
+      .item({ thingName, scenarioId, state, version: expectedVersion + 1 })
+      .options({
+        condition:
+          expectedVersion === 0
+            ? { attr: 'scenarioId', exists: false }
+            : { attr: 'version', eq: expectedVersion },
+      }),
+  );
+
+export interface StoredViolation<V, W> {
+  violationId: string;
+  subDistrictId: string;
+  compoundId: string;
+  violation: V;
+  workOrders: W[];
+  version: number;
+}
+
+export const getViolation = async <V, W>(violationId: string): Promise<StoredViolation<V, W> | undefined> => {
+  const { Item } = await ViolationEntity.build(GetItemCommand)
+    .key({ violationId })
+    .options({ consistent: true })
+    .send();
+  return Item as StoredViolation<V, W> | undefined;
+};
+
+/** Creates (expectedVersion 0) or replaces a violation; listed per sub-district by last change. */
+export const putViolation = async <V, W>(
+  record: Omit<StoredViolation<V, W>, 'version'>,
+  expectedVersion: number,
+  updatedAt: string,
+) =>
+  conditional(
+    ViolationEntity.build(PutItemCommand)
+      .item({
+        ...record,
+        listKey: `VIOLATIONS#${record.subDistrictId}`,
+        updatedKey: `${updatedAt}#${record.violationId}`,
+        version: expectedVersion + 1,
+      } as never)
+      .options({
+        condition:
+          expectedVersion === 0
+            ? { attr: 'violationId', exists: false }
+            : { attr: 'version', eq: expectedVersion },
+      }),
+  );
+
+/** Violations of a sub-district changed at or after `since`, oldest change first (for polling). */
+export const listViolations = async <V, W>(
+  subDistrictId: string,
+  options: { since?: string; limit: number; cursor?: string },
+) => {
+  const { Items = [], LastEvaluatedKey } = await CivicTable.build(QueryCommand)
+    .entities(ViolationEntity)
+    .query({
+      index: 'gsi1',
+      partition: `VIOLATIONS#${subDistrictId}`,
+      ...(options.since ? { range: { gte: options.since } } : {}),
+    })
+    .options({ limit: options.limit, exclusiveStartKey: decodeCursor(options.cursor) as never })
+    .send();
+  return { items: Items as unknown as StoredViolation<V, W>[], nextCursor: encodeCursor(LastEvaluatedKey) };
+};
+
+export const getOverrides = async (subDistrictId: string, compoundId: string) => {
+  const { Items = [] } = await CivicTable.build(QueryCommand)
+    .entities(ScenarioOverrideEntity)
+    .query({ partition: `SCENARIOS#${subDistrictId}#${compoundId}` })
+    .send();
+  return new Map(
+    Items.map((entry) => [
+      entry.scenarioId,
+      { override: entry.override as Record<string, unknown>, version: entry.version },
+    ]),
+  );
+};
+
+export const putOverride = async (
+  subDistrictId: string,
+  compoundId: string,
+  scenarioId: string,
+  override: unknown,
+  expectedVersion: number,
+) =>
+  conditional(
+    ScenarioOverrideEntity.build(PutItemCommand)
+      .item({ subDistrictId, compoundId, scenarioId, override, version: expectedVersion + 1 })
+      .options({
+        condition:
+          expectedVersion === 0
+            ? { attr: 'scenarioId', exists: false }
+            : { attr: 'version', eq: expectedVersion },
+      }),
+  );

@@ -1,0 +1,120 @@
+/** The violations feature's HTTP handlers (one bundle); each export is one route of routes.ts. */
+import { loadVisible } from '../registry/service.js';
+import type { Caller } from '../shared/auth.js';
+import { BadRequestError, NotFoundError } from '../shared/errors.js';
+import { httpRoute, json } from '../shared/http.js';
+import { close, type Violation, verify } from './engine.js';
+import { effectiveScenarios, onWorkOrderReport, updateViolation, type WorkOrder } from './loop.js';
+import { violationsRoutes as r } from './routes.js';
+import { overrideSchemaFor, SCENARIOS } from './scenarios.js';
+import {
+  getOverrides,
+  putOverride,
+  listViolations as queryViolations,
+  getViolation as readViolation,
+  type StoredViolation,
+} from './store.js';
+
+export { listRejectedTelemetry, listTelemetry } from './telemetry.handler.js';
+
+const present = (stored: StoredViolation<Violation, WorkOrder>) => ({
+  ...stored.violation,
+  subDistrictId: stored.subDistrictId,
+  workOrders: stored.workOrders,
+  version: stored.version,
+});
+
+/** A violation the caller may see: its sub-district, and for company staff only work orders sent to them. */
+const loadViolation = async (
+  caller: Caller,
+  violationId: string,
+): Promise<StoredViolation<Violation, WorkOrder>> => {
+  const stored = await readViolation<Violation, WorkOrder>(violationId);
+  if (stored === undefined || stored.subDistrictId !== caller.subDistrictId)
+    throw new NotFoundError(`No violation ${violationId}.`);
+  if (!caller.roles.includes('street-office') && !caller.compoundIds.includes(stored.compoundId)) {
+    throw new NotFoundError(`No violation ${violationId}.`);
+  }
+  return stored;
+};
+
+export const listViolations = httpRoute(r.listViolations, async ({ caller, query }) => {
+  const page = await queryViolations<Violation, WorkOrder>(caller.subDistrictId as string, {
+    since: query.since,
+    limit: query.limit,
+    cursor: query.cursor,
+  });
+  const items = page.items
+    .filter((item) => (query.compoundId ? item.compoundId === query.compoundId : true))
+    .filter((item) => (query.status ? item.violation.status === query.status : true))
+    .map(present);
+  return json(200, { items, nextCursor: page.nextCursor });
+});
+
+export const getViolation = httpRoute(r.getViolation, async ({ caller, params }) =>
+  json(200, present(await loadViolation(caller, params.violationId))),
+);
+
+export const reportWorkOrder = httpRoute(r.reportWorkOrder, async ({ caller, params, body }) => {
+  const violationId = params.workOrderId.split('.')[0] as string;
+  const stored = await loadViolation(caller, violationId);
+  if (!stored.workOrders.some((order) => order.workOrderId === params.workOrderId))
+    throw new NotFoundError(`No work order ${params.workOrderId}.`);
+  const updated = await onWorkOrderReport(
+    {
+      workOrderId: params.workOrderId,
+      kind: params.report === 'acknowledge' ? 'ack' : 'handled',
+      actor: `user:${caller.sub}`,
+      note: body.note,
+    },
+    new Date().toISOString(),
+  );
+  if (updated === undefined) throw new NotFoundError(`No violation ${violationId}.`);
+  return json(200, present(updated as StoredViolation<Violation, WorkOrder>));
+});
+
+export const decideViolation = httpRoute(r.verifyViolation, async ({ caller, params }) => {
+  await loadViolation(caller, params.violationId);
+  const now = new Date().toISOString();
+  const actor = `user:${caller.sub}`;
+  const updated = await updateViolation(
+    params.violationId,
+    (violation) =>
+      params.decision === 'verify' ? verify(violation, actor, now) : close(violation, actor, now),
+    now,
+  );
+  return json(200, present(updated as StoredViolation<Violation, WorkOrder>));
+});
+
+export const putScenarioOverride = httpRoute(r.putScenarioOverride, async ({ caller, params, body }) => {
+  const compound = await loadVisible(caller, 'compound', params.compoundId);
+  const base = SCENARIOS.find((scenario) => scenario.scenarioId === params.scenarioId);
+  if (base === undefined) throw new NotFoundError(`No scenario ${params.scenarioId}.`);
+  const checked = overrideSchemaFor(base).safeParse(body);
+  if (!checked.success) {
+    throw new BadRequestError(
+      'The override is invalid.',
+      checked.error.issues.map((issue) => ({
+        pointer: `/body/${issue.path.join('/')}`,
+        detail: issue.message,
+      })),
+    );
+  }
+  const current = (await getOverrides(compound.subDistrictId, compound.id)).get(base.scenarioId);
+  await putOverride(
+    compound.subDistrictId,
+    compound.id,
+    base.scenarioId,
+    checked.data,
+    current?.version ?? 0,
+  );
+  const effective = (await effectiveScenarios(compound.subDistrictId, compound.id)).find(
+    (scenario) => scenario.scenarioId === base.scenarioId,
+  );
+  return json(200, effective);
+});
+
+export const listScenarios = httpRoute(r.listScenarios, async ({ caller, params }) => {
+  const compound = await loadVisible(caller, 'compound', params.compoundId);
+  return json(200, { items: await effectiveScenarios(compound.subDistrictId, compound.id) });
+});

@@ -1,0 +1,427 @@
+/**
+ * The closed loop's use cases, shared by the ingest, timer and API handlers: evaluate a device message
+ * against the compound's scenarios, open and dispatch violations, push work orders to handhelds through
+ * the IoT data plane, keep deadlines as EventBridge Scheduler one-time schedules, escalate, and record
+ * acknowledgement, handling and verification. Every step is idempotent: ids are derived from what
+ * happened, and state is written only if nobody wrote it meanwhile.
+ */
+import { createHash } from 'node:crypto';
+import { IoTDataPlaneClient, PublishCommand } from '@aws-sdk/client-iot-data-plane';
+import {
+  ConflictException,
+  CreateScheduleCommand,
+  DeleteScheduleCommand,
+  ResourceNotFoundException,
+  SchedulerClient,
+} from '@aws-sdk/client-scheduler';
+import type { DeviceDirectoryEntry } from '../registry/store.js';
+import { getRecord, listAllRecords, parentKeyOf } from '../registry/store.js';
+import { requireEnv } from '../shared/env.js';
+import { logger } from '../shared/observability.js';
+import {
+  acknowledge,
+  type ConditionAction,
+  type ConditionState,
+  clearBySensor,
+  dispatch,
+  handle,
+  onDeadline,
+  onGraceElapsed,
+  onSignal,
+  openViolation,
+  type Violation,
+} from './engine.js';
+import { applyOverride, SCENARIOS, type Scenario, type ScenarioOverride, scenariosFor } from './scenarios.js';
+import {
+  getCondition,
+  getOverrides,
+  getViolation,
+  putCondition,
+  putViolation,
+  StaleWriteError,
+} from './store.js';
+
+const iotData = new IoTDataPlaneClient({});
+const scheduler = new SchedulerClient({});
+const TIMER_FUNCTION_ARN = requireEnv('TIMER_FUNCTION_ARN');
+const SCHEDULER_ROLE_ARN = requireEnv('SCHEDULER_ROLE_ARN');
+const SCHEDULE_GROUP = process.env.SCHEDULE_GROUP ?? 'default';
+
+/** The work order a handheld receives, and what the violation keeps of each dispatch. */
+export interface WorkOrder {
+  workOrderId: string;
+  violationId: string;
+  chainIndex: number;
+  assignee: string;
+  staffId?: string;
+  handheldThing?: string;
+  dispatchedAt: string;
+  ackDueAt: string;
+  handleDueAt: string;
+}
+
+export type TimerEvent =
+  | { kind: 'grace'; thingName: string; scenarioId: string; subDistrictId: string; compoundId: string }
+  | { kind: 'deadline'; violationId: string; deadline: { kind: 'ack' | 'handle'; chainIndex: number } };
+
+const digest = (...parts: string[]) =>
+  createHash('sha256').update(parts.join('\n')).digest('hex').slice(0, 32);
+const MAX_ATTEMPTS = 5;
+
+/** The scenarios a compound runs: the catalogue with the street office's overrides applied. */
+export const effectiveScenarios = async (subDistrictId: string, compoundId: string): Promise<Scenario[]> => {
+  const overrides = await getOverrides(subDistrictId, compoundId);
+  return SCENARIOS.map((scenario) => {
+    const stored = overrides.get(scenario.scenarioId);
+    return stored === undefined ? scenario : applyOverride(scenario, stored.override as ScenarioOverride);
+  });
+};
+
+const publish = async (topic: string, payload: unknown) => {
+  await iotData.send(new PublishCommand({ topic, qos: 1, payload: Buffer.from(JSON.stringify(payload)) }));
+};
+
+/** A one-time schedule that invokes the timer function with `event` at `at` (UTC); same name = same timer. */
+const scheduleTimer = async (name: string, at: string, event: TimerEvent) => {
+  try {
+    await scheduler.send(
+      new CreateScheduleCommand({
+        Name: name,
+        GroupName: SCHEDULE_GROUP,
+        ScheduleExpression: `at(${at.slice(0, 19)})`,
+        ScheduleExpressionTimezone: 'UTC',
+        FlexibleTimeWindow: { Mode: 'OFF' },
+        ActionAfterCompletion: 'DELETE',
+        Target: { Arn: TIMER_FUNCTION_ARN, RoleArn: SCHEDULER_ROLE_ARN, Input: JSON.stringify(event) },
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof ConflictException)) throw error;
+  }
+};
+
+const cancelTimer = async (name: string) => {
+  try {
+    await scheduler.send(new DeleteScheduleCommand({ Name: name, GroupName: SCHEDULE_GROUP }));
+  } catch (error) {
+    if (!(error instanceof ResourceNotFoundException)) throw error;
+  }
+};
+
+const graceTimerName = (thingName: string, scenarioId: string, at: string) =>
+  `grace-${digest(thingName, scenarioId, at)}`;
+
+/**
+ * Runs `step` on the stored condition and writes its result; on a concurrent write it reads again and
+ * retries, so exactly one of two racing deliveries decides. Returns the actions to carry out.
+ */
+const withCondition = async (
+  thingName: string,
+  scenarioId: string,
+  step: (state: ConditionState | undefined) => { state: ConditionState; actions: ConditionAction[] },
+): Promise<{ before?: ConditionState; after: ConditionState; actions: ConditionAction[] }> => {
+  for (let attempt = 1; ; attempt++) {
+    const stored = await getCondition<ConditionState>(thingName, scenarioId);
+    const result = step(stored?.state);
+    if (result.actions.every((action) => action.kind === 'ignore'))
+      return { before: stored?.state, after: result.state, actions: [] };
+    try {
+      await putCondition(thingName, scenarioId, result.state, stored?.version ?? 0);
+      return { before: stored?.state, after: result.state, actions: result.actions };
+    } catch (error) {
+      if (!(error instanceof StaleWriteError) || attempt >= MAX_ATTEMPTS) throw error;
+    }
+  }
+};
+
+/** Evaluates an accepted device message against every scenario of its device type and signal. */
+export const evaluateDeviceMessage = async (
+  device: DeviceDirectoryEntry,
+  message: { signal: string; observedAt: string; seq?: number; fields: Record<string, unknown> },
+  now: string,
+) => {
+  const scenarios = scenariosFor(
+    device.type,
+    message.signal,
+    await effectiveScenarios(device.subDistrictId, device.compoundId),
+    device.zoneKind,
+  );
+  for (const scenario of scenarios) {
+    const { before, after, actions } = await withCondition(device.thingName, scenario.scenarioId, (state) =>
+      onSignal(scenario, state, {
+        thingName: device.thingName,
+        observedAt: message.observedAt,
+        seq: message.seq,
+        fields: message.fields,
+      }),
+    );
+    await carryOut(device, scenario, actions, { before, after }, now);
+  }
+};
+
+const carryOut = async (
+  device: DeviceDirectoryEntry,
+  scenario: Scenario,
+  actions: ConditionAction[],
+  states: { before?: ConditionState; after: ConditionState },
+  now: string,
+) => {
+  for (const action of actions) {
+    switch (action.kind) {
+      case 'schedule-grace':
+        await scheduleTimer(graceTimerName(device.thingName, scenario.scenarioId, action.at), action.at, {
+          kind: 'grace',
+          thingName: device.thingName,
+          scenarioId: scenario.scenarioId,
+          subDistrictId: device.subDistrictId,
+          compoundId: device.compoundId,
+        });
+        break;
+      case 'cancel-grace':
+        if (states.before?.graceUntil)
+          await cancelTimer(graceTimerName(device.thingName, scenario.scenarioId, states.before.graceUntil));
+        break;
+      case 'open-violation':
+        await openAndDispatch(device, scenario, action.observedAt, states.after, now);
+        break;
+      case 'clear': {
+        const violationId = action.violationId ?? states.before?.violationId;
+        if (violationId !== undefined) await clearViolation(violationId, scenario, device.thingName, now);
+        break;
+      }
+      case 'command':
+        await publish(`cmd/civic/${device.compoundId}/${device.thingName}/${action.command}`, {
+          ...action.payload,
+          scenarioId: scenario.scenarioId,
+          at: now,
+        });
+        break;
+      case 'ignore':
+        break;
+    }
+  }
+};
+
+/** The violation id is derived from what happened, so a retried delivery opens the same violation. */
+export const violationIdOf = (thingName: string, scenarioId: string, observedAt: string) =>
+  `v-${digest(thingName, scenarioId, observedAt).slice(0, 20)}`;
+
+const openAndDispatch = async (
+  device: DeviceDirectoryEntry,
+  scenario: Scenario,
+  observedAt: string,
+  state: ConditionState,
+  now: string,
+) => {
+  const violationId = state.violationId ?? violationIdOf(device.thingName, scenario.scenarioId, observedAt);
+  const violation = openViolation({
+    violationId,
+    scenario,
+    compoundId: device.compoundId,
+    zoneId: device.zoneId,
+    thingName: device.thingName,
+    observedAt,
+    now,
+  });
+  try {
+    await putViolation<Violation, WorkOrder>(
+      {
+        violationId,
+        subDistrictId: device.subDistrictId,
+        compoundId: device.compoundId,
+        violation,
+        workOrders: [],
+      },
+      0,
+      now,
+    );
+  } catch (error) {
+    if (error instanceof StaleWriteError) return; // already opened by an earlier delivery
+    throw error;
+  }
+  logger.info('Violation opened', {
+    violationId,
+    scenarioId: scenario.scenarioId,
+    thingName: device.thingName,
+  });
+  await dispatchCurrentStep(violationId, device, scenario, now);
+};
+
+/** Finds who carries out a chain step: the on-duty staff of the area's property company, by role. */
+const recipientFor = async (
+  device: DeviceDirectoryEntry,
+  assignee: string,
+): Promise<{ staffId?: string; handheldThing?: string }> => {
+  const role =
+    assignee === 'property-guard' ? 'guard' : assignee === 'property-manager' ? 'manager' : undefined;
+  if (role === undefined || device.areaId === undefined) return {};
+  const area = await getRecord(device.subDistrictId, 'area', device.areaId);
+  if (area?.companyId === undefined) return {};
+  const staff = await listAllRecords<{ role: string; handheldThing?: string; areaIds?: string[] }>(
+    parentKeyOf(device.subDistrictId, { kind: 'company', id: area.companyId }, 'staff'),
+  );
+  const onDuty = staff.find(
+    (member) =>
+      member.data.role === role &&
+      (member.data.areaIds ?? []).includes(device.areaId as string) &&
+      member.data.handheldThing,
+  );
+  return onDuty === undefined ? {} : { staffId: onDuty.id, handheldThing: onDuty.data.handheldThing };
+};
+
+const deviceOf = async (thingName: string) => {
+  const { getDeviceDirectory } = await import('../registry/store.js');
+  return getDeviceDirectory(thingName);
+};
+
+/** Dispatches the violation's current chain step: work order to the handheld, deadlines scheduled. */
+const dispatchCurrentStep = async (
+  violationId: string,
+  device: DeviceDirectoryEntry,
+  scenario: Scenario,
+  now: string,
+) => {
+  for (let attempt = 1; ; attempt++) {
+    const stored = await getViolation<Violation, WorkOrder>(violationId);
+    if (stored === undefined) return;
+    const { violation, assignee, ackDueAt, handleDueAt } = dispatch(stored.violation, scenario, now);
+    const recipient = await recipientFor(device, assignee);
+    const workOrder: WorkOrder = {
+      workOrderId: `${violationId}.${violation.chainIndex}`,
+      violationId,
+      chainIndex: violation.chainIndex,
+      assignee,
+      ...recipient,
+      dispatchedAt: now,
+      ackDueAt,
+      handleDueAt,
+    };
+    if (stored.workOrders.some((existing) => existing.workOrderId === workOrder.workOrderId)) return;
+    try {
+      await putViolation(
+        { ...stored, violation, workOrders: [...stored.workOrders, workOrder] },
+        stored.version,
+        now,
+      );
+    } catch (error) {
+      if (error instanceof StaleWriteError && attempt < MAX_ATTEMPTS) continue;
+      throw error;
+    }
+    const zone = await getRecord<{ name?: string; position?: unknown }>(
+      device.subDistrictId,
+      'zone',
+      `${device.compoundId}.${device.zoneId}`,
+    );
+    if (recipient.handheldThing !== undefined) {
+      await publish(`cmd/civic/${device.compoundId}/${recipient.handheldThing}/work-orders`, {
+        workOrderId: workOrder.workOrderId,
+        violationId,
+        scenarioId: scenario.scenarioId,
+        title: scenario.title,
+        severity: violation.severity,
+        zone: { zoneId: device.zoneId, name: zone?.data.name, position: zone?.data.position },
+        building: device.building,
+        sensor: { thingName: device.thingName, position: device.position },
+        assignee,
+        ackDueAt,
+        handleDueAt,
+      });
+    }
+    await scheduleTimer(`ack-${digest(workOrder.workOrderId)}`, ackDueAt, {
+      kind: 'deadline',
+      violationId,
+      deadline: { kind: 'ack', chainIndex: violation.chainIndex },
+    });
+    await scheduleTimer(`handle-${digest(workOrder.workOrderId)}`, handleDueAt, {
+      kind: 'deadline',
+      violationId,
+      deadline: { kind: 'handle', chainIndex: violation.chainIndex },
+    });
+    logger.info('Work order dispatched', {
+      workOrderId: workOrder.workOrderId,
+      assignee,
+      handheld: recipient.handheldThing,
+    });
+    return;
+  }
+};
+
+const scenarioFor = async (subDistrictId: string, compoundId: string, scenarioId: string) =>
+  (await effectiveScenarios(subDistrictId, compoundId)).find(
+    (scenario) => scenario.scenarioId === scenarioId,
+  );
+
+/** Applies a change to a stored violation, retrying on concurrent writes; returns the result. */
+export const updateViolation = async (
+  violationId: string,
+  change: (violation: Violation, workOrders: WorkOrder[]) => Violation,
+  now: string,
+) => {
+  for (let attempt = 1; ; attempt++) {
+    const stored = await getViolation<Violation, WorkOrder>(violationId);
+    if (stored === undefined) return undefined;
+    const violation = change(stored.violation, stored.workOrders);
+    if (violation === stored.violation) return stored;
+    try {
+      await putViolation({ ...stored, violation }, stored.version, now);
+      return { ...stored, violation, version: stored.version + 1 };
+    } catch (error) {
+      if (!(error instanceof StaleWriteError) || attempt >= MAX_ATTEMPTS) throw error;
+    }
+  }
+};
+
+const clearViolation = async (violationId: string, scenario: Scenario, thingName: string, now: string) => {
+  await updateViolation(violationId, (violation) => clearBySensor(violation, scenario, thingName, now), now);
+};
+
+/** Timer events: a grace period that elapsed, or a deadline to check. */
+export const onTimer = async (event: TimerEvent, now: string) => {
+  if (event.kind === 'grace') {
+    const scenario = await scenarioFor(event.subDistrictId, event.compoundId, event.scenarioId);
+    const device = await deviceOf(event.thingName);
+    if (scenario === undefined || device === undefined) return;
+    const stored = await getCondition<ConditionState>(event.thingName, event.scenarioId);
+    if (stored === undefined) return;
+    const { before, after, actions } = await withCondition(event.thingName, event.scenarioId, (state) =>
+      state === undefined ? { state: stored.state, actions: [] } : onGraceElapsed(scenario, state, now),
+    );
+    await carryOut(device, scenario, actions, { before, after }, now);
+    return;
+  }
+  const stored = await getViolation<Violation, WorkOrder>(event.violationId);
+  if (stored === undefined) return;
+  const scenario = await scenarioFor(stored.subDistrictId, stored.compoundId, stored.violation.scenarioId);
+  const device = await deviceOf(stored.violation.thingName);
+  if (scenario === undefined || device === undefined) return;
+  let escalatedTo: string | undefined;
+  await updateViolation(
+    event.violationId,
+    (violation) => {
+      const result = onDeadline(violation, scenario, event.deadline, now);
+      escalatedTo = result.escalatedTo;
+      return result.violation;
+    },
+    now,
+  );
+  if (escalatedTo !== undefined) {
+    logger.info('Violation escalated', { violationId: event.violationId, escalatedTo });
+    await dispatchCurrentStep(event.violationId, device, scenario, now);
+  }
+};
+
+/** A handheld (or the API) acknowledges or reports handling of a work order. */
+export const onWorkOrderReport = async (
+  report: { workOrderId: string; kind: 'ack' | 'handled'; actor: string; note?: string },
+  now: string,
+) => {
+  const violationId = report.workOrderId.split('.')[0] as string;
+  return updateViolation(
+    violationId,
+    (violation) =>
+      report.kind === 'ack'
+        ? acknowledge(violation, report.actor, now)
+        : handle(violation, report.actor, report.note ?? '', now),
+    now,
+  );
+};

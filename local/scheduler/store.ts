@@ -1,0 +1,321 @@
+import { randomUUID } from 'node:crypto';
+import type { LambdaService } from '../lambda/service.js';
+import { LOCAL_ACCOUNT, LOCAL_REGION } from '../template.js';
+import { isoSeconds, nextFire, parseSchedulerExpression, type SchedulerExpression } from './expression.js';
+
+/** A restJson1 error: the SDK picks the exception class from `x-amzn-ErrorType`. */
+export class SchedulerApiError extends Error {
+  override readonly name = 'SchedulerApiError';
+  constructor(
+    readonly status: number,
+    readonly errorType: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export const validation = (message: string) => new SchedulerApiError(400, 'ValidationException', message);
+export const notFound = (message: string) => new SchedulerApiError(404, 'ResourceNotFoundException', message);
+
+export type ScheduleState = 'ENABLED' | 'DISABLED';
+export type ActionAfterCompletion = 'NONE' | 'DELETE';
+
+export interface ScheduleTarget {
+  Arn: string;
+  RoleArn: string;
+  Input?: string;
+  RetryPolicy?: { MaximumEventAgeInSeconds?: number; MaximumRetryAttempts?: number };
+  DeadLetterConfig?: { Arn?: string };
+}
+
+/** What CreateSchedule and UpdateSchedule carry (UpdateSchedule replaces every field). */
+export interface ScheduleDefinition {
+  ScheduleExpression: string;
+  ScheduleExpressionTimezone?: string;
+  Target: ScheduleTarget;
+  FlexibleTimeWindow: { Mode: 'OFF' | 'FLEXIBLE'; MaximumWindowInMinutes?: number };
+  StartDate?: Date;
+  EndDate?: Date;
+  Description?: string;
+  State?: ScheduleState;
+  KmsKeyArn?: string;
+  ActionAfterCompletion?: ActionAfterCompletion;
+}
+
+export interface ScheduleRecord {
+  name: string;
+  groupName: string;
+  arn: string;
+  definition: ScheduleDefinition;
+  timeZone: string;
+  state: ScheduleState;
+  actionAfterCompletion: ActionAfterCompletion;
+  creationDate: Date;
+  lastModificationDate: Date;
+  clientToken?: string;
+  expression: SchedulerExpression;
+  /** Where rate() intervals are counted from when there is no StartDate: creation or last update. */
+  anchor: number;
+  lastFired?: number;
+  completed: boolean;
+  timer?: NodeJS.Timeout;
+}
+
+export interface SchedulerStoreOptions {
+  lambda: Pick<LambdaService, 'invokeAsync' | 'spec'>;
+  /** Schedule groups that exist besides `default`; undefined accepts any group name. */
+  groups?: string[];
+  /** Multiplies rate() intervals (0.001 turns a minute into 60 ms); at() and cron() keep real time. */
+  timeScale?: number;
+  log?: (line: string) => void;
+}
+
+/** setTimeout's limit (about 24.8 days); longer waits are taken in steps. */
+const MAX_TIMEOUT_MS = 2_147_483_647;
+
+export const scheduleArnOf = (groupName: string, name: string) =>
+  `arn:aws:scheduler:${LOCAL_REGION}:${LOCAL_ACCOUNT}:schedule/${groupName}/${name}`;
+
+/**
+ * The schedules, held in memory, each armed with its own timer. Firing delivers the target's Input
+ * (context attributes substituted, then parsed as JSON) to the Lambda function as an Event invocation,
+ * so Lambda's async retries and on-failure destination apply from there.
+ */
+export class SchedulerStore {
+  private readonly schedules = new Map<string, ScheduleRecord>();
+  private readonly groups?: Set<string>;
+  private closed = false;
+
+  constructor(private readonly options: SchedulerStoreOptions) {
+    if (options.groups !== undefined) this.groups = new Set(['default', ...options.groups]);
+  }
+
+  private key(groupName: string, name: string) {
+    return `${groupName}/${name}`;
+  }
+
+  private requireGroup(groupName: string) {
+    if (this.groups !== undefined && !this.groups.has(groupName))
+      throw notFound(`Schedule group ${groupName} does not exist.`);
+  }
+
+  get(groupName: string, name: string): ScheduleRecord {
+    this.requireGroup(groupName);
+    const record = this.schedules.get(this.key(groupName, name));
+    if (record === undefined) throw notFound(`Schedule ${name} does not exist.`);
+    return record;
+  }
+
+  list(filter: { groupName?: string; namePrefix?: string; state?: ScheduleState }): ScheduleRecord[] {
+    return [...this.schedules.values()]
+      .filter(
+        (record) =>
+          (filter.groupName === undefined || record.groupName === filter.groupName) &&
+          (filter.namePrefix === undefined || record.name.startsWith(filter.namePrefix)) &&
+          (filter.state === undefined || record.state === filter.state),
+      )
+      .sort((a, b) => (this.key(a.groupName, a.name) < this.key(b.groupName, b.name) ? -1 : 1));
+  }
+
+  /** Checks a definition as CreateSchedule/UpdateSchedule would, and reads its expression. */
+  private check(definition: ScheduleDefinition): { expression: SchedulerExpression; timeZone: string } {
+    const timeZone = definition.ScheduleExpressionTimezone ?? 'UTC';
+    let expression: SchedulerExpression;
+    try {
+      expression = parseSchedulerExpression(definition.ScheduleExpression, timeZone);
+    } catch (error) {
+      throw validation(
+        `Invalid Schedule Expression ${definition.ScheduleExpression}: ${(error as Error).message}`,
+      );
+    }
+    const { StartDate, EndDate, FlexibleTimeWindow, Target } = definition;
+    if (StartDate !== undefined && EndDate !== undefined && EndDate.getTime() <= StartDate.getTime())
+      throw validation('The EndDate must be after the StartDate.');
+    if (FlexibleTimeWindow.Mode === 'FLEXIBLE' && FlexibleTimeWindow.MaximumWindowInMinutes === undefined)
+      throw validation('MaximumWindowInMinutes is required when the FlexibleTimeWindow Mode is FLEXIBLE.');
+    if (FlexibleTimeWindow.Mode === 'OFF' && FlexibleTimeWindow.MaximumWindowInMinutes !== undefined)
+      throw validation('MaximumWindowInMinutes must not be set when the FlexibleTimeWindow Mode is OFF.');
+    // Stricter than AWS, which accepts any ARN and fails at invocation: locally only the template's
+    // functions can be targets, and their payload must be JSON.
+    if (!/^arn:aws[a-z-]*:lambda:/.test(Target.Arn))
+      throw validation(`Target ${Target.Arn}: the local scheduler invokes Lambda functions only.`);
+    try {
+      this.options.lambda.spec(Target.Arn);
+    } catch (error) {
+      throw validation(`Target ${Target.Arn}: ${(error as Error).message}`);
+    }
+    if (Target.Input !== undefined) {
+      try {
+        JSON.parse(substitute(Target.Input, { arn: '', time: 0, executionId: '', attempt: 1 }));
+      } catch {
+        throw validation('Target.Input must be JSON for a Lambda function target.');
+      }
+    }
+    return { expression, timeZone };
+  }
+
+  create(
+    groupName: string,
+    name: string,
+    definition: ScheduleDefinition,
+    clientToken?: string,
+  ): ScheduleRecord {
+    if (this.closed) throw new SchedulerApiError(500, 'InternalServerException', 'The scheduler is closed.');
+    this.requireGroup(groupName);
+    const key = this.key(groupName, name);
+    const existing = this.schedules.get(key);
+    if (existing !== undefined) {
+      // A retried request (same client token) gets the schedule it already created.
+      if (clientToken !== undefined && existing.clientToken === clientToken) return existing;
+      throw new SchedulerApiError(409, 'ConflictException', `Schedule ${name} already exists.`);
+    }
+    const { expression, timeZone } = this.check(definition);
+    const now = new Date();
+    const record: ScheduleRecord = {
+      name,
+      groupName,
+      arn: scheduleArnOf(groupName, name),
+      definition,
+      timeZone,
+      state: definition.State ?? 'ENABLED',
+      actionAfterCompletion: definition.ActionAfterCompletion ?? 'NONE',
+      creationDate: now,
+      lastModificationDate: now,
+      clientToken,
+      expression,
+      anchor: now.getTime(),
+      completed: false,
+    };
+    this.schedules.set(key, record);
+    this.arm(record);
+    return record;
+  }
+
+  update(groupName: string, name: string, definition: ScheduleDefinition): ScheduleRecord {
+    const record = this.get(groupName, name);
+    const { expression, timeZone } = this.check(definition);
+    const now = new Date();
+    clearTimeout(record.timer);
+    Object.assign(record, {
+      definition,
+      timeZone,
+      expression,
+      state: definition.State ?? 'ENABLED',
+      actionAfterCompletion: definition.ActionAfterCompletion ?? 'NONE',
+      lastModificationDate: now,
+      anchor: now.getTime(),
+      lastFired: undefined,
+      completed: false,
+      timer: undefined,
+    });
+    this.arm(record);
+    return record;
+  }
+
+  delete(groupName: string, name: string): void {
+    const record = this.get(groupName, name);
+    this.remove(record);
+  }
+
+  private remove(record: ScheduleRecord) {
+    clearTimeout(record.timer);
+    record.timer = undefined;
+    this.schedules.delete(this.key(record.groupName, record.name));
+  }
+
+  /** Schedules with a timer set: enabled and not completed. */
+  pending(): number {
+    let count = 0;
+    for (const record of this.schedules.values()) if (record.timer !== undefined) count++;
+    return count;
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const record of this.schedules.values()) {
+      clearTimeout(record.timer);
+      record.timer = undefined;
+    }
+  }
+
+  private arm(record: ScheduleRecord): void {
+    clearTimeout(record.timer);
+    record.timer = undefined;
+    if (this.closed || record.state === 'DISABLED' || record.completed) return;
+    const now = Date.now();
+    const next = nextFire({
+      expression: record.expression,
+      timeZone: record.timeZone,
+      now,
+      anchor: record.definition.StartDate?.getTime() ?? record.anchor,
+      startDate: record.definition.StartDate?.getTime(),
+      endDate: record.definition.EndDate?.getTime(),
+      lastFired: record.lastFired,
+      timeScale: this.options.timeScale,
+    });
+    if (next === 'done') {
+      this.complete(record);
+      return;
+    }
+    const at = 'fire' in next ? next.fire : next.recheck;
+    const delay = Math.max(0, at - now);
+    const timer = setTimeout(
+      () => {
+        if (record.timer !== timer) return;
+        record.timer = undefined;
+        if (delay > MAX_TIMEOUT_MS || !('fire' in next)) this.arm(record);
+        else this.fire(record, next.fire);
+      },
+      Math.min(delay, MAX_TIMEOUT_MS),
+    );
+    timer.unref();
+    record.timer = timer;
+  }
+
+  private fire(record: ScheduleRecord, scheduledTime: number): void {
+    record.lastFired = scheduledTime;
+    this.deliver(record, scheduledTime);
+    if (this.schedules.get(this.key(record.groupName, record.name)) === record) this.arm(record);
+  }
+
+  /** A one-time schedule that fired, or a recurring one past its end date. */
+  private complete(record: ScheduleRecord): void {
+    record.completed = true;
+    if (record.actionAfterCompletion === 'DELETE') {
+      this.remove(record);
+      this.options.log?.(`scheduler: ${record.groupName}/${record.name} completed and deleted`);
+    }
+  }
+
+  private deliver(record: ScheduleRecord, scheduledTime: number): void {
+    const { Target } = record.definition;
+    try {
+      const input =
+        Target.Input === undefined
+          ? '{}'
+          : substitute(Target.Input, {
+              arn: record.arn,
+              time: scheduledTime,
+              executionId: randomUUID(),
+              attempt: 1,
+            });
+      this.options.lambda.invokeAsync(Target.Arn, JSON.parse(input));
+    } catch (error) {
+      this.options.log?.(
+        `scheduler: ${record.groupName}/${record.name} → ${Target.Arn}: ${(error as Error).message}`,
+      );
+    }
+  }
+}
+
+/** Scheduler's context attributes, replaced in the Input before delivery. */
+const substitute = (
+  input: string,
+  context: { arn: string; time: number; executionId: string; attempt: number },
+): string =>
+  input
+    .replaceAll('<aws.scheduler.schedule-arn>', context.arn)
+    .replaceAll('<aws.scheduler.scheduled-time>', isoSeconds(context.time))
+    .replaceAll('<aws.scheduler.execution-id>', context.executionId)
+    .replaceAll('<aws.scheduler.attempt-number>', String(context.attempt));
