@@ -109,7 +109,7 @@ describe('CivicCell template', () => {
     expect(JSON.stringify(statements)).not.toMatch(/"iot:\*"|topic\/\*"/);
   });
 
-  it('grants table access least-privilege: read routes cannot write, the API's own routes cannot touch the table', () => {
+  it('grants table access least-privilege: read routes cannot write, the API docs and 404 routes cannot touch the table', () => {
     const policies = Object.entries(template.findResources('AWS::IAM::Policy'));
     const actionsOf = (prefix: string) => {
       const entry = policies.find(([id]) => id.startsWith(prefix));

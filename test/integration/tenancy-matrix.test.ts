@@ -1,5 +1,6 @@
 /**
- * The tenancy matrix: every registry route × every role × {own records, neighbour records (same
+ * The tenancy matrix: every registry route (the registry's, the roster import's and the device
+ * registration's catalogues) × every role × {own records, neighbour records (same
  * sub-district, outside the token's compounds/areas/company/owner), foreign records (another
  * sub-district)}, run against the local cloud. The expected status of each case is computed from the
  * domain's own rules (the route's roles, then `inTenancy` on every record the handler loads or
@@ -9,7 +10,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Ancestry, inTenancy, type Kind } from '../../functions/registry/domain.js';
-import { registryRoutes } from '../../functions/registry/routes.js';
+import { ownerIdOf, unitIdOf } from '../../functions/registry/roster.js';
+import { deviceRoutes, registryRoutes, rosterRoutes } from '../../functions/registry/routes.js';
 import { type Caller, ROLES, type Role } from '../../functions/shared/auth.js';
 import type { RouteDefinition } from '../../functions/shared/routes.js';
 import type { LocalCloud } from '../../local/cloud.js';
@@ -109,9 +111,10 @@ const worldOf = (tenant: Tenant): RecordModel[] => {
   }
   return records;
 };
-const WORLD = [...worldOf('a'), ...worldOf('b')];
+/** The world as arranged before any device is registered (devices registered later: see REGISTERED). */
+const BASE_WORLD = [...worldOf('a'), ...worldOf('b')];
 const recordOf = (kind: Kind, id: string): RecordModel => {
-  const found = WORLD.find((record) => record.kind === kind && record.id === id);
+  const found = BASE_WORLD.find((record) => record.kind === kind && record.id === id);
   if (found === undefined) throw new Error(`no ${kind} ${id} in the arranged world`);
   return found;
 };
@@ -144,7 +147,10 @@ const child = (parent: RecordModel, kind: Kind, id: string, extra: Partial<Ances
 interface CaseRequest {
   method: string;
   path: string;
+  /** Sent as JSON. */
   body?: unknown;
+  /** Sent as is (with the content type its headers name). */
+  text?: string;
   headers?: Record<string, string>;
 }
 interface Scoped {
@@ -160,13 +166,15 @@ interface Scoped {
 /** How the matrix exercises one route: the request, and the records the handler checks the caller against. */
 interface MatrixSpec {
   variants: readonly Variant[];
-  request(refs: Refs, n: number, variant: Variant): Omit<CaseRequest, 'method'>;
+  request(refs: Refs, n: number, variant: Variant, role: Role): Omit<CaseRequest, 'method'>;
   /** Records loaded (and, for creates, the record created) — each must be inside the caller's tenancy. */
   scope(refs: Refs, n: number, caller: Caller, variant: Variant): Scoped[];
   /** For list routes: the kind listed and its parent key, to check what the list shows. */
   lists?: { kind: Kind; parent(refs: Refs, caller: Caller): string };
   /** For the mixed variant: A's ids in the path, one of B's in the body. */
   mixed?: Refs;
+  /** For a case that succeeded: what is wrong with its answer, if anything (the success must be real). */
+  check?(body: unknown, n: number): string | undefined;
 }
 
 const PATH_SCOPED = ['own', 'neighbour', 'foreign'] as const;
@@ -184,14 +192,67 @@ const compound = (r: Refs) => recordOf('compound', r.compoundId);
 const area = (r: Refs) => recordOf('area', r.areaId);
 const company = (r: Refs) => recordOf('company', r.companyId);
 
-const SPECS: Record<keyof typeof registryRoutes, MatrixSpec> = {
+/** Every route the matrix covers, from the three catalogues the registry's functions serve. */
+const CATALOGUES = { registryRoutes, rosterRoutes, deviceRoutes } as const;
+const ROUTES = { ...registryRoutes, ...rosterRoutes, ...deviceRoutes };
+type RouteName = keyof typeof ROUTES;
+
+/** A two-row roster whose buildings (and owners) belong to case n alone, so that cases never share records. */
+const rosterRows = (n: number) =>
+  (['101', '102'] as const).map((room, k) => ({
+    building: `m${n}`,
+    room,
+    area: k === 0 ? '80.50' : '66.25',
+    owner: `Owner ${n}${k === 0 ? 'A' : 'B'}`,
+    idLast4: String(1000 + ((n * 2 + k) % 9000)),
+    phone: `139${String(n * 2 + k).padStart(8, '0')}`,
+  }));
+const rosterCsv = (n: number) =>
+  [
+    'building,room,area,owner,idLast4,phone',
+    ...rosterRows(n).map((row) =>
+      [row.building, row.room, row.area, row.owner, row.idLast4, row.phone].join(','),
+    ),
+  ].join('\r\n');
+/** The units and owners an import of case n's roster writes into the area (ids as registry/roster.ts makes them). */
+const rosterRecords = (parent: RecordModel, n: number) =>
+  rosterRows(n).flatMap((row) => {
+    const ownerId = ownerIdOf(parent.id, row.owner, row.idLast4, row.phone);
+    return [
+      child(parent, 'unit', unitIdOf(parent.id, row.building, row.room), { ownerIds: [ownerId] }),
+      child(parent, 'owner', ownerId, { ownerIds: [ownerId] }),
+    ];
+  });
+
+/**
+ * Decommission targets, registered through the API (as each tenant's office) before the matrix runs: in
+ * A's own and neighbour compounds, one device per case whose role the route admits (the cases that may
+ * succeed), so that no case's success touches another's target, and one device the refused roles all
+ * name, which must stay; in sd-b, two devices that the foreign cases name and that must stay.
+ */
+const deviceIn = (compoundId: string, thingName: string): RecordModel => {
+  const { subDistrictId } = recordOf('compound', compoundId);
+  return { kind: 'device', id: thingName, parent: `COMPOUND#${compoundId}`, subDistrictId, compoundId };
+};
+const KEPT_DEVICES = [refsOf('a'), refsOf('a', true), refsOf('b'), refsOf('b', true)].map((r) =>
+  deviceIn(r.compoundId, `mx-${r.compoundId}-keep`),
+);
+const B_DEVICES = KEPT_DEVICES.filter((record) => record.subDistrictId === SD.b);
+const decommissionTarget = (refs: Refs, n: number, variant: Variant, role: Role): RecordModel => {
+  if (variant === 'foreign') return B_DEVICES[n % B_DEVICES.length] as RecordModel;
+  return deviceRoutes.decommissionDevice.roles.includes(role)
+    ? deviceIn(refs.compoundId, `mx-${n}-dc`)
+    : (KEPT_DEVICES.find((record) => record.compoundId === refs.compoundId) as RecordModel);
+};
+
+const SPECS: Record<RouteName, MatrixSpec> = {
   createCompound: {
     variants: ['own'],
-    request: (r, n, v) => ({
+    request: (_r, n, _v) => ({
       path: '/compounds',
       body: { compoundId: `m${n}-cpd`, name: `m${n}` },
     }),
-    scope: (r, n, c, v) => [sdCreate('compound', `m${n}-cpd`, c, { compoundId: `m${n}-cpd` })],
+    scope: (_r, n, c, _v) => [sdCreate('compound', `m${n}-cpd`, c, { compoundId: `m${n}-cpd` })],
   },
   listCompounds: {
     variants: ['own'],
@@ -215,11 +276,14 @@ const SPECS: Record<keyof typeof registryRoutes, MatrixSpec> = {
   },
   createArea: {
     variants: [...PATH_SCOPED],
-    request: (r, n, v) => ({
+    request: (r, n, _v) => ({
       path: `/compounds/${r.compoundId}/areas`,
       body: { areaId: `m${n}-area`, name: `m${n}` },
     }),
-    scope: (r, n, _c, v) => [compound(r), child(compound(r), 'area', `m${n}-area`, { areaId: `m${n}-area` })],
+    scope: (r, n, _c, _v) => [
+      compound(r),
+      child(compound(r), 'area', `m${n}-area`, { areaId: `m${n}-area` }),
+    ],
   },
   listAreas: {
     variants: PATH_SCOPED,
@@ -285,11 +349,11 @@ const SPECS: Record<keyof typeof registryRoutes, MatrixSpec> = {
   },
   createCompany: {
     variants: ['own'],
-    request: (r, n, v) => ({
+    request: (_r, n, _v) => ({
       path: '/companies',
       body: { companyId: `m${n}-co`, name: `m${n}` },
     }),
-    scope: (r, n, c, v) => [sdCreate('company', `m${n}-co`, c, { companyId: `m${n}-co` })],
+    scope: (_r, n, c, _v) => [sdCreate('company', `m${n}-co`, c, { companyId: `m${n}-co` })],
   },
   listCompanies: {
     variants: ['own'],
@@ -360,7 +424,7 @@ const SPECS: Record<keyof typeof registryRoutes, MatrixSpec> = {
   },
   createCaseworker: {
     variants: ['own'],
-    request: (r, n, v) => ({
+    request: (_r, n, _v) => ({
       path: '/caseworkers',
       body: {
         caseworkerId: `m${n}-cw`,
@@ -368,7 +432,7 @@ const SPECS: Record<keyof typeof registryRoutes, MatrixSpec> = {
         compoundIds: [REFS.own.compoundId],
       },
     }),
-    scope: (r, n, c, v) => [sdCreate('caseworker', `m${n}-cw`, c)],
+    scope: (_r, n, c, _v) => [sdCreate('caseworker', `m${n}-cw`, c)],
   },
   listCaseworkers: {
     variants: ['own'],
@@ -402,6 +466,54 @@ const SPECS: Record<keyof typeof registryRoutes, MatrixSpec> = {
     request: (r) => ({ path: `/devices/${r.thingName}` }),
     scope: (r) => [recordOf('device', r.thingName)],
   },
+
+  importRoster: {
+    variants: PATH_SCOPED,
+    request: (r, n) => ({
+      path: `/areas/${r.areaId}/roster`,
+      text: rosterCsv(n),
+      headers: { 'content-type': 'text/csv' },
+    }),
+    scope: (r, n) => [area(r), ...rosterRecords(area(r), n)],
+    check: (body) => {
+      const counts = body as { units?: { created?: number }; owners?: { created?: number } };
+      return counts.units?.created === 2 && counts.owners?.created === 2
+        ? undefined
+        : 'the import did not create its 2 units and 2 owners';
+    },
+  },
+
+  registerDevice: {
+    variants: PATH_SCOPED,
+    request: (r, n) => ({
+      path: `/compounds/${r.compoundId}/devices`,
+      body: { thingName: `mx-${n}-reg`, type: 'geomagnetic-sensor', zoneId: 'fire-lane', position },
+    }),
+    scope: (r, n) => [
+      compound(r),
+      recordOf('zone', `${r.compoundId}.fire-lane`),
+      child(compound(r), 'device', `mx-${n}-reg`),
+    ],
+    check: (body, n) => {
+      const { device, credentials } = body as {
+        device?: { id?: string; status?: string };
+        credentials?: { certificatePem?: string };
+      };
+      return device?.id === `mx-${n}-reg` && device.status === 'active' && credentials?.certificatePem
+        ? undefined
+        : 'the answer is not the registered device with its credentials';
+    },
+  },
+  decommissionDevice: {
+    variants: PATH_SCOPED,
+    request: (r, n, v, role) => ({ path: `/devices/${decommissionTarget(r, n, v, role).id}` }),
+    scope: (r, n, c, v) => [decommissionTarget(r, n, v, c.roles[0] as Role)],
+    check: (body, n) =>
+      (body as { id?: string; status?: string }).status === 'decommissioned' &&
+      (body as { id?: string }).id === `mx-${n}-dc`
+        ? undefined
+        : 'the answer is not the decommissioned device',
+  },
 };
 
 /** The ids a case names. */
@@ -423,7 +535,7 @@ const KNOWN_DEVIATIONS: Record<string, { status: number; why: string }> = {};
 
 interface MatrixCase {
   n: number;
-  name: keyof typeof registryRoutes;
+  name: RouteName;
   route: RouteDefinition;
   role: Role;
   variant: Variant;
@@ -433,17 +545,14 @@ interface MatrixCase {
 
 const CASES: MatrixCase[] = (() => {
   const cases: MatrixCase[] = [];
-  for (const [name, route] of Object.entries(registryRoutes) as [
-    keyof typeof registryRoutes,
-    RouteDefinition,
-  ][]) {
+  for (const [name, route] of Object.entries(ROUTES) as [RouteName, RouteDefinition][]) {
     const spec = SPECS[name];
     const [method = 'GET'] = route.routeKey.split(' ');
     for (const role of ROLES) {
       for (const variant of spec.variants) {
         const n = cases.length;
         const refs = refsFor(spec, variant);
-        const request = { method, ...spec.request(refs, n, variant) };
+        const request = { method, ...spec.request(refs, n, variant, role) };
         const caller = callerOf(role);
         const allowed = route.roles.includes(role);
         const visible = spec.scope(refs, n, caller, variant).every((record) => inTenancy(caller, record));
@@ -454,6 +563,19 @@ const CASES: MatrixCase[] = (() => {
   }
   return cases;
 })();
+
+const targetOf = (entry: MatrixCase) =>
+  decommissionTarget(refsFor(SPECS.decommissionDevice, entry.variant), entry.n, entry.variant, entry.role);
+/** The decommission targets (see decommissionTarget), registered before the matrix runs. */
+const REGISTERED: RecordModel[] = [
+  ...new Map(
+    [...KEPT_DEVICES, ...CASES.filter((entry) => entry.name === 'decommissionDevice').map(targetOf)].map(
+      (record) => [record.id, record],
+    ),
+  ).values(),
+];
+/** What the store holds after the arrange step (checked against the API before the matrix runs). */
+const WORLD = [...BASE_WORLD, ...REGISTERED];
 
 interface Outcome {
   status: number;
@@ -475,7 +597,7 @@ describe('tenancy matrix: every registry route × every role × own / neighbour 
         ...(request.body === undefined ? {} : { 'content-type': 'application/json' }),
         ...request.headers,
       },
-      body: request.body === undefined ? undefined : JSON.stringify(request.body),
+      body: request.text ?? (request.body === undefined ? undefined : JSON.stringify(request.body)),
     });
     const text = await response.text();
     let body: unknown = text;
@@ -663,7 +785,17 @@ describe('tenancy matrix: every registry route × every role × own / neighbour 
       );
     }
     await Promise.all([arrange('a'), arrange('b')]);
-    await putDirect(WORLD.filter((record) => ['unit', 'owner', 'device'].includes(record.kind)));
+    await putDirect(BASE_WORLD.filter((record) => ['unit', 'owner', 'device'].includes(record.kind)));
+    // The decommission targets exist in the IoT control plane too: registered as their tenant's office.
+    await inBatches(REGISTERED, 4, async (record) => {
+      const tenant: Tenant = record.subDistrictId === SD.a ? 'a' : 'b';
+      await arrangeCall(tenant, 'POST', `/compounds/${record.compoundId}/devices`, {
+        thingName: record.id,
+        type: 'geomagnetic-sensor',
+        zoneId: 'fire-lane',
+        position,
+      });
+    });
 
     // The arranged world must be what the expectations are computed from.
     await inBatches(
@@ -717,55 +849,69 @@ describe('tenancy matrix: every registry route × every role × own / neighbour 
     return inTenancy(caller, record);
   };
 
-  it.each(Object.keys(registryRoutes) as (keyof typeof registryRoutes)[])(
-    '%s answers every role as the domain rules say',
-    (name) => {
-      const failures: string[] = [];
-      const spec = SPECS[name];
-      for (const entry of CASES.filter((candidate) => candidate.name === name)) {
-        const outcome = outcomes.get(entry.n) as Outcome;
-        const describeCase = `${entry.role} / ${entry.variant} / ${entry.request.method} ${entry.request.path}`;
-        const deviation = KNOWN_DEVIATIONS[`${name} / ${entry.role} / ${entry.variant}`];
-        const expected = deviation?.status ?? entry.expected;
-        if (outcome.status !== expected) {
-          const note = deviation
-            ? ` (a known deviation from ${entry.expected}: if it is fixed, remove it from KNOWN_DEVIATIONS)`
-            : '';
-          failures.push(
-            `${describeCase}: expected ${expected}${note}, got ${outcome.status} ${JSON.stringify(outcome.body)}`,
-          );
-          continue;
-        }
-        if (spec.lists === undefined || outcome.status !== 200) continue;
-        const caller = callerOf(entry.role);
-        const items = (outcome.body as { items: Record<string, unknown>[] }).items;
-        const refs = refsFor(spec, entry.variant);
-        const parent = spec.lists.parent(refs, caller);
-        for (const item of items) {
-          if (item.subDistrictId !== SD.a)
-            failures.push(`${describeCase}: lists ${item.id} of ${String(item.subDistrictId)}`);
-          else if (!listedInTenancy(caller, spec.lists.kind, item))
-            failures.push(`${describeCase}: lists ${item.id}, outside the caller's tenancy`);
-        }
-        const shown = new Set(items.map((item) => item.id));
-        for (const record of WORLD) {
-          if (
-            record.kind === spec.lists.kind &&
-            record.parent === parent &&
-            inTenancy(caller, record) &&
-            !shown.has(record.id)
-          )
-            failures.push(
-              `${describeCase}: does not list ${record.kind} ${record.id}, which the caller may see`,
-            );
-        }
+  it.each(Object.keys(ROUTES) as RouteName[])('%s answers every role as the domain rules say', (name) => {
+    const failures: string[] = [];
+    const spec = SPECS[name];
+    for (const entry of CASES.filter((candidate) => candidate.name === name)) {
+      const outcome = outcomes.get(entry.n) as Outcome;
+      const describeCase = `${entry.role} / ${entry.variant} / ${entry.request.method} ${entry.request.path}`;
+      const deviation = KNOWN_DEVIATIONS[`${name} / ${entry.role} / ${entry.variant}`];
+      const expected = deviation?.status ?? entry.expected;
+      if (outcome.status !== expected) {
+        const note = deviation
+          ? ` (a known deviation from ${entry.expected}: if it is fixed, remove it from KNOWN_DEVIATIONS)`
+          : '';
+        failures.push(
+          `${describeCase}: expected ${expected}${note}, got ${outcome.status} ${JSON.stringify(outcome.body)}`,
+        );
+        continue;
       }
-      expect(failures, failures.join('\n')).toEqual([]);
-    },
-  );
+      const wrong = outcome.status < 300 ? spec.check?.(outcome.body, entry.n) : undefined;
+      if (wrong !== undefined) failures.push(`${describeCase}: ${wrong}: ${JSON.stringify(outcome.body)}`);
+      if (spec.lists === undefined || outcome.status !== 200) continue;
+      const caller = callerOf(entry.role);
+      const items = (outcome.body as { items: Record<string, unknown>[] }).items;
+      const refs = refsFor(spec, entry.variant);
+      const parent = spec.lists.parent(refs, caller);
+      for (const item of items) {
+        if (item.subDistrictId !== SD.a)
+          failures.push(`${describeCase}: lists ${item.id} of ${String(item.subDistrictId)}`);
+        else if (!listedInTenancy(caller, spec.lists.kind, item))
+          failures.push(`${describeCase}: lists ${item.id}, outside the caller's tenancy`);
+      }
+      const shown = new Set(items.map((item) => item.id));
+      for (const record of WORLD) {
+        if (
+          record.kind === spec.lists.kind &&
+          record.parent === parent &&
+          inTenancy(caller, record) &&
+          !shown.has(record.id)
+        )
+          failures.push(
+            `${describeCase}: does not list ${record.kind} ${record.id}, which the caller may see`,
+          );
+      }
+    }
+    expect(failures, failures.join('\n')).toEqual([]);
+  });
 
-  it('covers every route, every role and every variant of each route', () => {
-    expect(Object.keys(SPECS).sort()).toEqual(Object.keys(registryRoutes).sort());
+  it('covers every route of every catalogue, every role and every variant of each route', () => {
+    const catalogued = Object.values(CATALOGUES).flatMap((catalogue) => Object.keys(catalogue));
+    // No catalogue shadows another's route in the merged map, and no two routes share a route key.
+    expect(new Set(catalogued).size).toBe(catalogued.length);
+    const routeKeys = Object.values(CATALOGUES).flatMap((catalogue) =>
+      Object.values(catalogue).map((route: RouteDefinition) => route.routeKey),
+    );
+    expect(new Set(routeKeys).size).toBe(routeKeys.length);
+    expect(Object.keys(ROUTES).sort()).toEqual([...catalogued].sort());
+    expect(Object.keys(SPECS).sort()).toEqual([...catalogued].sort());
+    for (const [catalogue, routes] of Object.entries(CATALOGUES)) {
+      for (const name of Object.keys(routes)) {
+        const cases = CASES.filter((entry) => entry.name === name);
+        expect(cases.length, `${catalogue}.${name}`).toBeGreaterThan(0);
+        expect(new Set(cases.map((entry) => entry.role)), `${catalogue}.${name}`).toEqual(new Set(ROLES));
+      }
+    }
     for (const [name, spec] of Object.entries(SPECS)) {
       expect(CASES.filter((entry) => entry.name === name)).toHaveLength(ROLES.length * spec.variants.length);
     }
@@ -778,6 +924,35 @@ describe('tenancy matrix: every registry route × every role × own / neighbour 
   });
 
   it("leaves the other sub-district's data exactly as it was", async () => {
+    // The snapshot holds sd-b's units, owners and devices, one by one and as their areas' and compounds' lists.
+    const kept = ['/units/', '/owners/', '/devices/', '/units?', '/owners?', '/devices?'];
+    for (const part of kept)
+      expect(
+        Object.keys(snapshotBefore).some((path) => path.includes(part)),
+        part,
+      ).toBe(true);
     expect(await snapshotOf('b')).toEqual(snapshotBefore);
+  });
+
+  it('decommissions exactly the devices whose cases succeeded; sd-b’s devices are still active', async () => {
+    const failures: string[] = [];
+    const decommissioned = new Set(
+      CASES.filter((entry) => entry.name === 'decommissionDevice' && entry.expected === 200).map(
+        (entry) => targetOf(entry).id,
+      ),
+    );
+    expect(decommissioned.size).toBeGreaterThan(0);
+    await inBatches(REGISTERED, 8, async (record) => {
+      const tenant: Tenant = record.subDistrictId === SD.a ? 'a' : 'b';
+      const outcome = await call(officeOf(tenant), { method: 'GET', path: `/devices/${record.id}` });
+      const status = decommissioned.has(record.id) ? 'decommissioned' : 'active';
+      const shown = (outcome.body as { status?: string }).status;
+      if (outcome.status !== 200 || shown !== status)
+        failures.push(
+          `device ${record.id} of ${record.subDistrictId}: expected ${status}, got ${outcome.status} ${shown}`,
+        );
+    });
+    expect(KEPT_DEVICES.every((record) => !decommissioned.has(record.id))).toBe(true);
+    expect(failures, failures.join('\n')).toEqual([]);
   });
 });
