@@ -160,7 +160,11 @@ export const writeCredentials = (devicesDir: string, credentials: DeviceCredenti
 };
 
 /** The identity of a thing whose credentials are in `<devicesDir>/<thing>/`, or undefined. */
-export const identityIn = (devicesDir: string, thingName: string, caPath: string): DeviceIdentity | undefined => {
+export const identityIn = (
+  devicesDir: string,
+  thingName: string,
+  caPath: string,
+): DeviceIdentity | undefined => {
   const certificatePath = path.join(devicesDir, thingName, 'certificate.pem.crt');
   const privateKeyPath = path.join(devicesDir, thingName, 'private.pem.key');
   if (!existsSync(certificatePath) || !existsSync(privateKeyPath)) return undefined;

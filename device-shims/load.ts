@@ -91,7 +91,10 @@ export const runLoad = async (options: LoadOptions): Promise<LoadSummary> => {
   if (!Number.isInteger(options.devices) || options.devices < 1) throw new Error('devices must be ≥ 1');
   if (!(options.rate > 0)) throw new Error('rate must be > 0');
   const durationSeconds = options.durationSeconds ?? 10;
-  const total = Math.min(options.messages ?? Number.POSITIVE_INFINITY, Math.ceil(options.rate * durationSeconds));
+  const total = Math.min(
+    options.messages ?? Number.POSITIVE_INFINITY,
+    Math.ceil(options.rate * durationSeconds),
+  );
   const log = options.log ?? (() => undefined);
   const runId = randomBytes(3).toString('hex');
   const thingNames = Array.from(
@@ -190,11 +193,17 @@ export const runLoad = async (options: LoadOptions): Promise<LoadSummary> => {
 
     const things = new Set(registered);
     const violationList = await options.api.listAll(`/violations?compoundId=${options.compoundId}`);
-    if ('items' in violationList) violations = violationList.items.filter((item) => mentions(item, things)).length;
-    else notes.push(`violations not read: GET /violations answered ${violationList.status}`);
-    const workOrderList = await options.api.listAll(`/work-orders?compoundId=${options.compoundId}`);
-    if ('items' in workOrderList) workOrders = workOrderList.items.filter((item) => mentions(item, things)).length;
-    else notes.push(`work orders not read: GET /work-orders answered ${workOrderList.status}`);
+    if ('items' in violationList) {
+      const ours = violationList.items.filter((item) => mentions(item, things));
+      violations = ours.length;
+      // A violation carries the work orders dispatched for it.
+      workOrders = ours.reduce(
+        (sum, item) => sum + (Array.isArray(item.workOrders) ? item.workOrders.length : 0),
+        0,
+      );
+    } else {
+      notes.push(`violations and work orders not read: GET /violations answered ${violationList.status}`);
+    }
   } finally {
     await Promise.all(sensors.map((sensor) => sensor.disconnect()));
     if (!options.keep) {

@@ -84,13 +84,21 @@ const demoIdentity = async (ctx: ScenarioContext, thingName: string): Promise<De
   const device =
     demo ??
     (thingName === SMOKE_THING
-      ? { compoundId: 'xiling', thingName, type: 'smoke-detector', zoneId: SMOKE_ZONE.zoneId, position: SMOKE_ZONE.position }
+      ? {
+          compoundId: 'xiling',
+          thingName,
+          type: 'smoke-detector',
+          zoneId: SMOKE_ZONE.zoneId,
+          position: SMOKE_ZONE.position,
+        }
       : undefined);
   if (!device) throw new MissingDeviceError(`${thingName} is not a demo device and has no credentials`);
   if (thingName === SMOKE_THING) {
     const zone = await ctx.api.request('POST', '/compounds/xiling/zones', SMOKE_ZONE);
     if (zone.status !== 201 && zone.status !== 409)
-      throw new MissingDeviceError(`Could not create zone ${SMOKE_ZONE.zoneId}: ${zone.status} ${JSON.stringify(zone.body)}`);
+      throw new MissingDeviceError(
+        `Could not create zone ${SMOKE_ZONE.zoneId}: ${zone.status} ${JSON.stringify(zone.body)}`,
+      );
   }
   const { compoundId, ...body } = device;
   const credentials = await ctx.api.registerDevice(compoundId, { ...body, thingName });
@@ -111,7 +119,8 @@ const connect = async <T extends DeviceShim>(
     compoundId,
     heartbeatMs: heartbeats ? ctx.heartbeatSeconds * 1000 : 0,
     log: (line) => {
-      if (/interrupted|resumed|failure|error|rejected/.test(line)) timeline.add(thingName, line.slice(thingName.length + 2));
+      if (/interrupted|resumed|failure|error|rejected/.test(line))
+        timeline.add(thingName, line.slice(thingName.length + 2));
     },
   });
   timeline.add(thingName, `connected (mutual TLS, ${Shim.deviceType})`);
@@ -158,7 +167,17 @@ const reportViolations = async (ctx: ScenarioContext, thingName: string, timelin
   }
   const ours = result.items.filter((item) => JSON.stringify(item).includes(`"${thingName}"`));
   timeline.add('api', `${ours.length} violation(s) from ${thingName}`);
-  for (const violation of ours.slice(-3)) ctx.out(`    ${JSON.stringify(violation)}`);
+  for (const violation of ours.slice(-3)) {
+    const steps = Array.isArray(violation.steps)
+      ? (violation.steps as { action?: string; actor?: string }[])
+          .map((step) => `${step.action ?? '?'}${step.actor ? ` (${step.actor})` : ''}`)
+          .join(' → ')
+      : '';
+    timeline.add(
+      'api',
+      `${String(violation.violationId ?? '?')}: ${String(violation.status ?? '?')}${steps ? ` — ${steps}` : ''}`,
+    );
+  }
 };
 
 const NO_WORK_ORDER = (ctx: ScenarioContext) =>
@@ -193,14 +212,19 @@ const handle = async (
 const fireLane = async (ctx: ScenarioContext, timeline: Timeline): Promise<ScenarioResult> => {
   const sensorThing = 'xl-geomag-fire-lane-01';
   const handheld = await connect(ctx, Handheld, 'hh-anju-guard-li', 'xiling', timeline);
-  const sensor = await connect(ctx, GeomagneticSensor, sensorThing, 'xiling', timeline).catch(async (error) => {
-    await handheld.disconnect();
-    throw error;
-  });
+  const sensor = await connect(ctx, GeomagneticSensor, sensorThing, 'xiling', timeline).catch(
+    async (error) => {
+      await handheld.disconnect();
+      throw error;
+    },
+  );
   watchHandheld(handheld, timeline);
   try {
     const parked = await sensor.occupancy(true);
-    timeline.add(sensorThing, `→ occupancy occupied=true (seq ${parked.payload.seq}): a car parks on fire lane east`);
+    timeline.add(
+      sensorThing,
+      `→ occupancy occupied=true (seq ${parked.payload.seq}): a car parks on fire lane east`,
+    );
     timeline.add('simulator', `waiting up to ${ctx.waitSeconds} s for a work order …`);
     const order = await waitForWorkOrder(ctx, handheld, timeline);
     if (!order) ctx.out(NO_WORK_ORDER(ctx));
@@ -216,7 +240,12 @@ const fireLane = async (ctx: ScenarioContext, timeline: Timeline): Promise<Scena
       '车辆已驶离消防通道 / the car has left the fire lane',
     );
     await reportViolations(ctx, sensorThing, timeline);
-    return { scenario: 'fire-lane', workOrder: order, received: handheld.received.length, timeline: timeline.lines };
+    return {
+      scenario: 'fire-lane',
+      workOrder: order,
+      received: handheld.received.length,
+      timeline: timeline.lines,
+    };
   } finally {
     await Promise.all([sensor.disconnect(), handheld.disconnect()]);
   }
@@ -232,7 +261,10 @@ const eBike = async (ctx: ScenarioContext, timeline: Timeline): Promise<Scenario
   watchHandheld(handheld, timeline);
   try {
     const detected = await camera.event('e-bike-detected');
-    timeline.add(cameraThing, `→ event e-bike-detected (seq ${detected.payload.seq}): an e-bike is wheeled in`);
+    timeline.add(
+      cameraThing,
+      `→ event e-bike-detected (seq ${detected.payload.seq}): an e-bike is wheeled in`,
+    );
     timeline.add('simulator', `waiting up to ${ctx.waitSeconds} s for hold-doors and a work order …`);
     const [hold, order] = await Promise.all([
       camera.nextHoldDoors(ctx.waitSeconds * 1000).then(
@@ -248,7 +280,8 @@ const eBike = async (ctx: ScenarioContext, timeline: Timeline): Promise<Scenario
       ),
       waitForWorkOrder(ctx, handheld, timeline),
     ]);
-    if (!hold && !order) ctx.out(NO_WORK_ORDER(ctx).replace('No work order', 'Neither hold-doors nor a work order'));
+    if (!hold && !order)
+      ctx.out(NO_WORK_ORDER(ctx).replace('No work order', 'Neither hold-doors nor a work order'));
     await handle(
       ctx,
       handheld,
@@ -282,7 +315,10 @@ const smoke = async (ctx: ScenarioContext, timeline: Timeline): Promise<Scenario
   watchHandheld(handheld, timeline);
   try {
     const alarm = await detector.alarm(true, 0.82);
-    timeline.add(SMOKE_THING, `→ alarm smoke=true level=0.82 (seq ${alarm.payload.seq}): smoke in building 3's corridor`);
+    timeline.add(
+      SMOKE_THING,
+      `→ alarm smoke=true level=0.82 (seq ${alarm.payload.seq}): smoke in building 3's corridor`,
+    );
     timeline.add('simulator', `waiting up to ${ctx.waitSeconds} s for a work order …`);
     const order = await waitForWorkOrder(ctx, handheld, timeline);
     if (!order) ctx.out(NO_WORK_ORDER(ctx));
@@ -293,12 +329,20 @@ const smoke = async (ctx: ScenarioContext, timeline: Timeline): Promise<Scenario
       timeline,
       async () => {
         const clear = await detector.alarm(false, 0.02);
-        timeline.add(SMOKE_THING, `→ alarm smoke=false level=0.02 (seq ${clear.payload.seq}): the smoke has cleared`);
+        timeline.add(
+          SMOKE_THING,
+          `→ alarm smoke=false level=0.02 (seq ${clear.payload.seq}): the smoke has cleared`,
+        );
       },
       '已到场处置，烟雾已散 / on site, smoke cleared',
     );
     await reportViolations(ctx, SMOKE_THING, timeline);
-    return { scenario: 'smoke', workOrder: order, received: handheld.received.length, timeline: timeline.lines };
+    return {
+      scenario: 'smoke',
+      workOrder: order,
+      received: handheld.received.length,
+      timeline: timeline.lines,
+    };
   } finally {
     await Promise.all([detector.disconnect(), handheld.disconnect()]);
   }

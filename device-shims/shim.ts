@@ -183,7 +183,10 @@ export abstract class DeviceShim {
   }
 
   /** Subscribes to one command; payloads that are not JSON objects land in `rejectedCommands`. */
-  protected async onCommand(command: string, handle: (payload: Record<string, unknown>, topic: string) => void) {
+  protected async onCommand(
+    command: string,
+    handle: (payload: Record<string, unknown>, topic: string) => void,
+  ) {
     await this.device.subscribe(this.commandTopic(command), (topic, payload) => {
       const parsed = parseJson(payload);
       if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
@@ -217,7 +220,10 @@ export abstract class DeviceShim {
   }
 }
 
-export type ShimClass<T extends DeviceShim> = (new (device: Device, options: ShimOptions) => T) & {
+export type ShimClass<T extends DeviceShim> = (new (
+  device: Device,
+  options: ShimOptions,
+) => T) & {
   deviceType: string;
 };
 

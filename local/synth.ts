@@ -1,6 +1,14 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -110,7 +118,11 @@ const npxShim = (): { env: Record<string, string>; remove(): void } => {
     .map((dir) => path.join(dir, 'npx'))
     .find((candidate) => existsSync(candidate));
   if (realNpx === undefined) return { env: {}, remove: () => undefined };
-  const esbuild = path.join(path.dirname(createRequire(import.meta.url).resolve('esbuild/package.json')), 'bin', 'esbuild');
+  const esbuild = path.join(
+    path.dirname(createRequire(import.meta.url).resolve('esbuild/package.json')),
+    'bin',
+    'esbuild',
+  );
   const dir = mkdtempSync(path.join(tmpdir(), 'civic-npx-'));
   const script = [
     '#!/bin/sh',

@@ -58,7 +58,10 @@ export class Handheld extends DeviceShim {
     return this.send('ack', { workOrderId });
   }
 
-  reportHandled(workOrderId: string, note: string): Promise<Published<{ workOrderId: string; note: string }>> {
+  reportHandled(
+    workOrderId: string,
+    note: string,
+  ): Promise<Published<{ workOrderId: string; note: string }>> {
     return this.send('handled', { workOrderId, note });
   }
 

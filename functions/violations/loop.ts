@@ -83,12 +83,14 @@ const publish = async (topic: string, payload: unknown) => {
 
 /** A one-time schedule that invokes the timer function with `event` at `at` (UTC); same name = same timer. */
 const scheduleTimer = async (name: string, at: string, event: TimerEvent) => {
+  // at() takes whole seconds: round up, so a timer never fires before its deadline.
+  const fireAt = new Date(Math.ceil(new Date(at).getTime() / 1000) * 1000).toISOString();
   try {
     await scheduler.send(
       new CreateScheduleCommand({
         Name: name,
         GroupName: SCHEDULE_GROUP,
-        ScheduleExpression: `at(${at.slice(0, 19)})`,
+        ScheduleExpression: `at(${fireAt.slice(0, 19)})`,
         ScheduleExpressionTimezone: 'UTC',
         FlexibleTimeWindow: { Mode: 'OFF' },
         ActionAfterCompletion: 'DELETE',

@@ -38,7 +38,12 @@ describe('device shims against the local cloud', () => {
   const connect = async <T extends DeviceShim>(Shim: ShimClass<T>, thingName: string): Promise<T> => {
     writeCredentials(
       credentialsDir,
-      await api.registerDevice(COMPOUND, { thingName, type: Shim.deviceType, zoneId: ZONE, position: POSITION }),
+      await api.registerDevice(COMPOUND, {
+        thingName,
+        type: Shim.deviceType,
+        zoneId: ZONE,
+        position: POSITION,
+      }),
     );
     const identity = identityIn(credentialsDir, thingName, cloud.caPath);
     if (!identity) throw new Error(`no credentials for ${thingName}`);
@@ -47,7 +52,10 @@ describe('device shims against the local cloud', () => {
     return shim;
   };
   const telemetryOf = async (thingName: string): Promise<StoredTelemetry[]> => {
-    const { status, body } = await api.request('GET', `/compounds/${COMPOUND}/devices/${thingName}/telemetry`);
+    const { status, body } = await api.request(
+      'GET',
+      `/compounds/${COMPOUND}/devices/${thingName}/telemetry`,
+    );
     expect(status).toBe(200);
     return (body as { items: StoredTelemetry[] }).items;
   };
@@ -71,7 +79,9 @@ describe('device shims against the local cloud', () => {
       region: 'us-east-1',
       credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     });
-    expect((await api.request('POST', '/compounds', { compoundId: COMPOUND, name: '垫片苑' })).status).toBe(201);
+    expect((await api.request('POST', '/compounds', { compoundId: COMPOUND, name: '垫片苑' })).status).toBe(
+      201,
+    );
     expect(
       (
         await api.request('POST', `/compounds/${COMPOUND}/zones`, {
@@ -94,7 +104,11 @@ describe('device shims against the local cloud', () => {
   it('stores what a sensor publishes over mutual TLS, with a sequence per signal', async () => {
     const sensor = await connect(GeomagneticSensor, 'shim-geomag-01');
 
-    const published = [await sensor.occupancy(true), await sensor.occupancy(false), await sensor.occupancy(true)];
+    const published = [
+      await sensor.occupancy(true),
+      await sensor.occupancy(false),
+      await sensor.occupancy(true),
+    ];
     await sensor.heartbeat();
 
     expect(published.map(({ topic, payload }) => [topic, payload.seq, payload.occupied])).toEqual([
@@ -140,7 +154,11 @@ describe('device shims against the local cloud', () => {
     await command('shim-hh-guard', 'work-orders', order); // at least once: a redelivery is not a new order
 
     expect(await handheld.nextWorkOrder(5_000)).toEqual(order);
-    await eventually(async () => (handheld.received.length === 2 ? true : undefined), 5_000, 'the redelivery');
+    await eventually(
+      async () => (handheld.received.length === 2 ? true : undefined),
+      5_000,
+      'the redelivery',
+    );
     expect(handheld.received.map((message) => message.duplicate ?? false)).toEqual([false, true]);
     expect([...handheld.workOrders.keys()]).toEqual(['wo-0001']);
     await expect(handheld.nextWorkOrder(200)).rejects.toThrow(/No work order within 200 ms/);
@@ -164,7 +182,11 @@ describe('device shims against the local cloud', () => {
   it('keeps a malformed work order out of the queue and records why', async () => {
     const handheld = shims.find((shim): shim is Handheld => shim instanceof Handheld) as Handheld;
     await command('shim-hh-guard', 'work-orders', { workOrderId: 'wo-bad' });
-    await eventually(async () => (handheld.rejectedCommands.length > 0 ? true : undefined), 5_000, 'a rejection');
+    await eventually(
+      async () => (handheld.rejectedCommands.length > 0 ? true : undefined),
+      5_000,
+      'a rejection',
+    );
     expect(handheld.rejectedCommands[0]?.topic).toBe(`cmd/civic/${COMPOUND}/shim-hh-guard/work-orders`);
     expect(handheld.workOrders.has('wo-bad')).toBe(false);
   });
@@ -196,7 +218,11 @@ describe('device shims against the local cloud', () => {
     const sensor = shims.find((shim): shim is GeomagneticSensor => shim instanceof GeomagneticSensor)!;
     const before = sensor.seqOf('heartbeat');
     sensor.startHeartbeat(50);
-    await eventually(async () => (sensor.seqOf('heartbeat') >= before + 3 ? true : undefined), 5_000, 'heartbeats');
+    await eventually(
+      async () => (sensor.seqOf('heartbeat') >= before + 3 ? true : undefined),
+      5_000,
+      'heartbeats',
+    );
     sensor.stopHeartbeat();
     const stopped = sensor.seqOf('heartbeat');
     await new Promise((resolve) => setTimeout(resolve, 200));

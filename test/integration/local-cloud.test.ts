@@ -39,6 +39,38 @@ describe('local cloud: device → rule → Lambda → DynamoDB → HTTP API', ()
   beforeAll(async () => {
     ({ cloud, stop, logs } = await startTestCloud());
     token = await cloud.token({ role: 'street-office' });
+    // Ingest only accepts devices in the registry: register this one (and an intruder) first.
+    const post = (path: string, body: unknown) =>
+      api(path, {
+        method: 'POST',
+        token,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    expect((await post('/compounds', { compoundId: COMPOUND, name: '西凌新村' })).status).toBe(201);
+    const position = { lat: 31.2052, lon: 121.4901 };
+    expect(
+      (
+        await post(`/compounds/${COMPOUND}/zones`, {
+          zoneId: 'parking-b',
+          kind: 'parking-space',
+          name: 'B区',
+          position,
+        })
+      ).status,
+    ).toBe(201);
+    for (const thingName of [THING, 'fl-geomag-0002']) {
+      expect(
+        (
+          await post(`/compounds/${COMPOUND}/devices`, {
+            thingName,
+            type: 'geomagnetic-sensor',
+            zoneId: 'parking-b',
+            position,
+          })
+        ).status,
+      ).toBe(201);
+    }
     device = await connectThing(cloud, THING);
   }, 180_000);
 
@@ -171,6 +203,17 @@ describe('local cloud: device → rule → Lambda → DynamoDB → HTTP API', ()
     expect(missing.status).toBe(404);
   });
 
+  it('records telemetry from a thing that is not in the registry as rejected, with the reason', async () => {
+    const stranger = await connectThing(cloud, 'fl-unregistered-9');
+    await stranger.publish(`dt/civic/${COMPOUND}/fl-unregistered-9/occupancy`, { seq: 1, occupied: true });
+    const items = await eventually(async () => {
+      const found = (await rejected()).filter((item) => item.clientId === 'fl-unregistered-9');
+      return found.length > 0 ? found : undefined;
+    });
+    expect(items[0]?.reason).toContain('unknown thing');
+    await stranger.disconnect();
+  });
+
   it('creates and reads a compound with its version as ETag', async () => {
     const created = await api('/compounds', {
       method: 'POST',
@@ -178,7 +221,7 @@ describe('local cloud: device → rule → Lambda → DynamoDB → HTTP API', ()
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ compoundId: COMPOUND, name: '西凌新村' }),
     });
-    expect(created.status).toBe(201);
+    expect(created.status).toBe(409);
     const read = await api(`/compounds/${COMPOUND}`, { token });
     expect(read.status).toBe(200);
     expect(read.headers.get('etag')).toBe('"1"');

@@ -508,11 +508,12 @@ const SPECS: Record<RouteName, MatrixSpec> = {
     variants: PATH_SCOPED,
     request: (r, n, v, role) => ({ path: `/devices/${decommissionTarget(r, n, v, role).id}` }),
     scope: (r, n, c, v) => [decommissionTarget(r, n, v, c.roles[0] as Role)],
-    check: (body, n) =>
-      (body as { id?: string; status?: string }).status === 'decommissioned' &&
-      (body as { id?: string }).id === `mx-${n}-dc`
+    check: (body, n) => {
+      const device = body as { id?: string; status?: string };
+      return device.id === `mx-${n}-dc` && device.status === 'decommissioned'
         ? undefined
-        : 'the answer is not the decommissioned device',
+        : 'the answer is not the decommissioned device';
+    },
   },
 };
 

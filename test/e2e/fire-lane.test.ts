@@ -1,0 +1,250 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectDevice, type Device } from '../../device-shims/device.js';
+import type { LocalCloud } from '../../local/cloud.js';
+import { eventually, startTestCloud } from '../support/cloud.js';
+
+/**
+ * The headline story end to end, with real device clients over mutual TLS against the local cloud.
+ * Grace periods and deadlines are shortened through the scenario configuration API, never by faking a
+ * clock: the product runs on real time.
+ */
+const COMPOUND = 'xiling';
+const AREA = 'xiling-north';
+const position = { lat: 31.20521, lon: 121.49012 };
+
+interface WorkOrderMessage {
+  workOrderId: string;
+  violationId: string;
+  scenarioId: string;
+  zone: { zoneId: string; position?: unknown };
+  sensor: { thingName: string; position?: unknown };
+  ackDueAt: string;
+  assignee: string;
+}
+
+describe('fire lane: sensor → violation → work order on the handheld → acknowledged → cleared → closed', () => {
+  let cloud: LocalCloud;
+  let stop: () => Promise<void>;
+  let logs: string[];
+  let token: string;
+  const devices: Device[] = [];
+  const received = new Map<string, WorkOrderMessage[]>();
+  const dir = mkdtempSync(path.join(tmpdir(), 'civic-e2e-'));
+
+  const api = async (route: string, method = 'GET', body?: unknown) => {
+    const response = await fetch(`${cloud.endpoints.api}${route}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    return { status: response.status, body: text ? JSON.parse(text) : undefined };
+  };
+
+  const register = async (thingName: string, type: string, zoneId: string): Promise<Device> => {
+    const created = await api(`/compounds/${COMPOUND}/devices`, 'POST', {
+      thingName,
+      type,
+      zoneId,
+      position,
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const certificatePath = path.join(dir, `${thingName}.crt`);
+    const privateKeyPath = path.join(dir, `${thingName}.key`);
+    writeFileSync(certificatePath, created.body.credentials.certificatePem);
+    writeFileSync(privateKeyPath, created.body.credentials.privateKey);
+    const device = await connectDevice(
+      { thingName, certificatePath, privateKeyPath, caPath: cloud.caPath },
+      cloud.endpoints.mqtt,
+    );
+    devices.push(device);
+    return device;
+  };
+
+  const handheld = async (thingName: string) => {
+    const device = await register(thingName, 'handheld', 'fire-lane-east');
+    received.set(thingName, []);
+    await device.subscribe(`cmd/civic/${COMPOUND}/${thingName}/work-orders`, (_topic, payload) =>
+      received.get(thingName)?.push(JSON.parse(payload.toString()) as WorkOrderMessage),
+    );
+    return device;
+  };
+
+  const violationsOf = async (thingName: string) =>
+    (
+      (await api(`/violations?compoundId=${COMPOUND}&limit=100`)).body.items as {
+        violationId: string;
+        thingName: string;
+        status: string;
+        escalations: number;
+        workOrders: unknown[];
+      }[]
+    ).filter((item) => item.thingName === thingName);
+
+  let guard: Device;
+  let seq = 0;
+  const occupancy = (sensor: Device, occupied: boolean, at = new Date()) =>
+    sensor.publish(`dt/civic/${COMPOUND}/${sensor.thingName}/occupancy`, {
+      ts: at.toISOString(),
+      seq: ++seq,
+      occupied,
+    });
+
+  beforeAll(async () => {
+    ({ cloud, stop, logs } = await startTestCloud());
+    token = await cloud.token({ role: 'street-office' });
+    const setup: [string, unknown][] = [
+      ['/compounds', { compoundId: COMPOUND, name: '西凌新村' }],
+      ['/companies', { companyId: 'anju', name: '安居物业' }],
+      [`/compounds/${COMPOUND}/areas`, { areaId: AREA, name: '北区' }],
+      [
+        `/areas/${AREA}/contracts`,
+        { companyId: 'anju', startsOn: '2025-01-01', endsOn: '2027-12-31', feePerSquareMetreFen: 150 },
+      ],
+      [
+        '/companies/anju/staff',
+        { staffId: 'guard-li', name: '李师傅', role: 'guard', handheldThing: 'hh-guard-li', areaIds: [AREA] },
+      ],
+      [
+        '/companies/anju/staff',
+        {
+          staffId: 'manager-zhou',
+          name: '周经理',
+          role: 'manager',
+          handheldThing: 'hh-manager-zhou',
+          areaIds: [AREA],
+        },
+      ],
+      [
+        `/compounds/${COMPOUND}/zones`,
+        { zoneId: 'fire-lane-east', kind: 'fire-lane', name: '东侧消防通道', areaId: AREA, position },
+      ],
+    ];
+    for (const [route, body] of setup) expect((await api(route, 'POST', body)).status, route).toBe(201);
+    const tuned = await api(`/compounds/${COMPOUND}/scenarios/fire-lane-occupied`, 'PUT', {
+      graceSeconds: 2,
+      chain: [
+        { assignee: 'property-guard', ackSeconds: 3, handleSeconds: 60 },
+        { assignee: 'property-manager', ackSeconds: 3, handleSeconds: 60 },
+        { assignee: 'command-centre', ackSeconds: 3, handleSeconds: 60 },
+      ],
+    });
+    expect(tuned.status, JSON.stringify(tuned.body)).toBe(200);
+    guard = await handheld('hh-guard-li');
+    await handheld('hh-manager-zhou');
+  }, 180_000);
+
+  afterAll(async () => {
+    if (process.env.CIVIC_DEBUG_LOGS)
+      console.log(logs.filter((line) => /ERROR|WARN|escalat|dispatch|attempt/i.test(line)).join('\n'));
+    await Promise.all(devices.map((device) => device.disconnect()));
+    await stop?.();
+  });
+
+  it('opens nothing before the grace period, then a violation and a work order that reaches the guard with the location; ack; clear; closed', async () => {
+    const sensor = await register('fl-sensor-a', 'geomagnetic-sensor', 'fire-lane-east');
+    await occupancy(sensor, true);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(await violationsOf('fl-sensor-a')).toEqual([]);
+
+    const order = await eventually(
+      async () => received.get('hh-guard-li')?.find((item) => item.sensor.thingName === 'fl-sensor-a'),
+      15_000,
+      'the work order',
+    );
+    expect(order).toMatchObject({
+      scenarioId: 'fire-lane-occupied',
+      assignee: 'property-guard',
+      zone: { zoneId: 'fire-lane-east', position },
+      sensor: { thingName: 'fl-sensor-a', position },
+    });
+
+    await guard.publish(`dt/civic/${COMPOUND}/hh-guard-li/ack`, {
+      workOrderId: order.workOrderId,
+      seq: ++seq,
+    });
+    await eventually(
+      async () => ((await violationsOf('fl-sensor-a'))[0]?.status === 'acknowledged' ? true : undefined),
+      10_000,
+      'acknowledged',
+    );
+
+    await occupancy(sensor, false);
+    const closed = await eventually(
+      async () => {
+        const [violation] = await violationsOf('fl-sensor-a');
+        return violation?.status === 'closed' ? violation : undefined;
+      },
+      10_000,
+      'closed by the sensor',
+    );
+    expect(closed.escalations).toBe(0);
+    const detail = (await api(`/violations/${encodeURIComponent(closed.violationId)}`)).body as {
+      steps: { action: string; actor: string }[];
+    };
+    expect(detail.steps.map((step) => step.action)).toEqual(
+      expect.arrayContaining(['discovered', 'opened', 'dispatched', 'acknowledged', 'verified', 'closed']),
+    );
+    expect(detail.steps.find((step) => step.action === 'acknowledged')?.actor).toBe('handheld:hh-guard-li');
+  });
+
+  it('escalates twice when nobody acknowledges: guard → manager → command centre', async () => {
+    const sensor = await register('fl-sensor-b', 'geomagnetic-sensor', 'fire-lane-east');
+    await occupancy(sensor, true);
+    const escalated = await eventually(
+      async () => {
+        const [violation] = await violationsOf('fl-sensor-b');
+        return violation !== undefined && violation.escalations >= 2 ? violation : undefined;
+      },
+      30_000,
+      'two escalations',
+    );
+    expect(escalated.workOrders).toHaveLength(3);
+    expect(received.get('hh-manager-zhou')?.some((item) => item.sensor.thingName === 'fl-sensor-b')).toBe(
+      true,
+    );
+  });
+
+  it('opens nothing when the car leaves within the grace period', async () => {
+    const sensor = await register('fl-sensor-c', 'geomagnetic-sensor', 'fire-lane-east');
+    await occupancy(sensor, true);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await occupancy(sensor, false);
+    await new Promise((resolve) => setTimeout(resolve, 4_000));
+    await cloud.drain();
+    expect(await violationsOf('fl-sensor-c')).toEqual([]);
+  });
+
+  it('opens exactly one violation and one work order despite duplicated and reordered messages', async () => {
+    const sensor = await register('fl-sensor-d', 'geomagnetic-sensor', 'fire-lane-east');
+    const parked = new Date();
+    const earlier = new Date(parked.getTime() - 60_000);
+    const park = { ts: parked.toISOString(), seq: 100, occupied: true };
+    await sensor.publish(`dt/civic/${COMPOUND}/fl-sensor-d/occupancy`, park);
+    await sensor.publish(`dt/civic/${COMPOUND}/fl-sensor-d/occupancy`, park);
+    await sensor.publish(`dt/civic/${COMPOUND}/fl-sensor-d/occupancy`, {
+      ts: earlier.toISOString(),
+      seq: 99,
+      occupied: false,
+    });
+    await sensor.publish(`dt/civic/${COMPOUND}/fl-sensor-d/occupancy`, park);
+    await eventually(
+      async () => ((await violationsOf('fl-sensor-d')).length > 0 ? true : undefined),
+      15_000,
+      'the violation',
+    );
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    await cloud.drain();
+    const violations = await violationsOf('fl-sensor-d');
+    expect(violations).toHaveLength(1);
+    expect(
+      received.get('hh-guard-li')?.filter((item) => item.sensor.thingName === 'fl-sensor-d'),
+    ).toHaveLength(1);
+  });
+});
