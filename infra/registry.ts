@@ -31,6 +31,7 @@ export class Registry extends Construct {
         new PolicyStatement({
           actions: [
             'iot:CreateThing',
+            'iot:DescribeThing',
             'iot:DeleteThing',
             'iot:AttachThingPrincipal',
             'iot:DetachThingPrincipal',

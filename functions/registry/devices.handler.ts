@@ -6,10 +6,12 @@ import {
   CreateThingCommand,
   DeleteThingCommand,
   DescribeEndpointCommand,
+  DescribeThingCommand,
   DetachThingPrincipalCommand,
   IoTClient,
   ListThingPrincipalsCommand,
   ResourceAlreadyExistsException,
+  ResourceNotFoundException,
   UpdateCertificateCommand,
 } from '@aws-sdk/client-iot';
 import { requireEnv } from '../shared/env.js';
@@ -17,7 +19,7 @@ import { ConflictError } from '../shared/errors.js';
 import { httpRoute, json } from '../shared/http.js';
 import { deviceRoutes } from './routes.js';
 import { createUnder, etag, loadVisible, present } from './service.js';
-import { getRecord, putDeviceDirectory, replaceRecord } from './store.js';
+import { getDeviceDirectory, getRecord, putDeviceDirectory, replaceRecord } from './store.js';
 
 const iot = new IoTClient({});
 const DEVICE_POLICY_NAME = requireEnv('DEVICE_POLICY_NAME');
@@ -115,13 +117,27 @@ export const registerDevice = httpRoute(deviceRoutes.registerDevice, async ({ ca
 /** DELETE /devices/{thingName} — revokes every certificate of the thing, detaches and deletes it. */
 export const decommissionDevice = httpRoute(deviceRoutes.decommissionDevice, async ({ caller, params }) => {
   const device = await loadVisible(caller, 'device', params.thingName);
-  const { principals = [] } = await iot.send(new ListThingPrincipalsCommand({ thingName: params.thingName }));
-  for (const principal of principals) {
-    const certificateId = principal.split('/').pop() as string;
-    await iot.send(new UpdateCertificateCommand({ certificateId, newStatus: 'REVOKED' }));
-    await iot.send(new DetachThingPrincipalCommand({ thingName: params.thingName, principal }));
+  // Decommissioning twice changes nothing; and once decommissioned, the thing name may belong to
+  // another sub-district's new device, which this record must never reach.
+  if ((device.data as { status?: string }).status === 'decommissioned')
+    return json(200, present(device), { etag: etag(device) });
+  const thing = await iot
+    .send(new DescribeThingCommand({ thingName: params.thingName }))
+    .catch((error: Error) => {
+      if (error instanceof ResourceNotFoundException) return undefined;
+      throw error;
+    });
+  if (thing !== undefined && thing.attributes?.subDistrictId === device.subDistrictId) {
+    const { principals = [] } = await iot.send(
+      new ListThingPrincipalsCommand({ thingName: params.thingName }),
+    );
+    for (const principal of principals) {
+      const certificateId = principal.split('/').pop() as string;
+      await iot.send(new UpdateCertificateCommand({ certificateId, newStatus: 'REVOKED' }));
+      await iot.send(new DetachThingPrincipalCommand({ thingName: params.thingName, principal }));
+    }
+    await iot.send(new DeleteThingCommand({ thingName: params.thingName }));
   }
-  await iot.send(new DeleteThingCommand({ thingName: params.thingName }));
   const updated = await replaceRecord(
     {
       ...device,
@@ -140,16 +156,18 @@ export const decommissionDevice = httpRoute(deviceRoutes.decommissionDevice, asy
     building?: string;
     position?: { lat: number; lon: number };
   };
-  await putDeviceDirectory({
-    thingName: params.thingName,
-    subDistrictId: device.subDistrictId,
-    compoundId: device.compoundId as string,
-    zoneId: data.zoneId,
-    zoneKind: data.zoneKind ?? 'other',
-    type: data.type,
-    building: data.building,
-    position: data.position,
-    status: 'decommissioned',
-  });
+  const listed = await getDeviceDirectory(params.thingName);
+  if (listed === undefined || listed.subDistrictId === device.subDistrictId)
+    await putDeviceDirectory({
+      thingName: params.thingName,
+      subDistrictId: device.subDistrictId,
+      compoundId: device.compoundId as string,
+      zoneId: data.zoneId,
+      zoneKind: data.zoneKind ?? 'other',
+      type: data.type,
+      building: data.building,
+      position: data.position,
+      status: 'decommissioned',
+    });
   return json(200, present(updated), { etag: etag(updated) });
 });

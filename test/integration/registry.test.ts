@@ -252,4 +252,46 @@ describe('registry: roster import, optimistic concurrency, tenancy', () => {
     await device.disconnect();
     await expect(connectDevice(identity, cloud.endpoints.mqtt, { timeoutMs: 5_000 })).rejects.toThrow();
   });
+
+  it('decommissions idempotently and never reaches a thing name that moved to another sub-district', async () => {
+    const other = await cloud.token({ role: 'street-office', subDistrictId: 'sd-other-2' });
+    const zone = { zoneId: 'gate', kind: 'entrance', name: '门', position: { lat: 31.2, lon: 121.49 } };
+    expect(
+      (
+        await api('/compounds', {
+          method: 'POST',
+          token: other,
+          body: JSON.stringify({ compoundId: 'lane', name: '他们的' }),
+        })
+      ).status,
+    ).toBe(201);
+    expect(
+      (await api('/compounds/lane/zones', { method: 'POST', token: other, body: JSON.stringify(zone) }))
+        .status,
+    ).toBe(201);
+    const device = { thingName: 'moved-name', type: 'gate', zoneId: 'fire-lane-1', position: zone.position };
+    expect(
+      (await api('/compounds/lane/devices', { method: 'POST', body: JSON.stringify(device) })).status,
+    ).toBe(201);
+    expect((await api('/devices/moved-name', { method: 'DELETE' })).status).toBe(200);
+    expect(
+      (
+        await api('/compounds/lane/devices', {
+          method: 'POST',
+          token: other,
+          body: JSON.stringify({ ...device, zoneId: 'gate' }),
+        })
+      ).status,
+    ).toBe(201);
+
+    expect((await api('/devices/moved-name', { method: 'DELETE' })).body).toMatchObject({
+      status: 'decommissioned',
+      subDistrictId: 'sd-test',
+    });
+    expect((await api('/devices/moved-name', { token: other })).body).toMatchObject({ status: 'active' });
+    expect((await api('/devices/moved-name', { method: 'DELETE', token: other })).body).toMatchObject({
+      status: 'decommissioned',
+      subDistrictId: 'sd-other-2',
+    });
+  });
 });
