@@ -23,6 +23,7 @@ export const runViolationsBench = async (options: { sensors?: number; ratePerSec
   const dataDir = mkdtempSync(path.join(tmpdir(), 'civic-bench-violations-'));
   const credentials = mkdtempSync(path.join(tmpdir(), 'civic-bench-creds-'));
   const cloud = await startLocalCloud({ inMemory: true, dataDir, ports: FREE_PORTS, synth: 'auto' });
+  process.stderr.write('  smart-community bench: setting up …\n');
   const devices: Device[] = [];
   try {
     const token = await cloud.token({ role: 'street-office', subDistrictId: 'sd-bench' });
@@ -65,7 +66,8 @@ export const runViolationsBench = async (options: { sensors?: number; ratePerSec
     });
     const fleet = await Promise.all(Array.from({ length: sensors }, (_, i) => connect(`bench-lane-${i}`, 'geomagnetic-sensor')));
 
-    // Each sensor alternates parked / left; every "parked" opens one violation and one work order.
+    // Each sensor reports every 100 ms; one report in ten parks a car on the lane and the next one moves
+    // it away, so 200 msg/s carry 10 violations (and work orders) per second.
     const perSensorInterval = (1000 * sensors) / rate;
     const total = Math.floor(rate * seconds);
     const parkedAt = new Map<string, number[]>();
@@ -81,7 +83,7 @@ export const runViolationsBench = async (options: { sensors?: number; ratePerSec
         const pending: Promise<void>[] = [];
         for (let seq = 1; sent < total; seq++) {
           await sleep(Math.max(0, first + seq * perSensorInterval - performance.now()));
-          const occupied = seq % 2 === 1;
+          const occupied = seq % 20 === 1;
           const message = { ts: new Date().toISOString(), seq, occupied };
           const topic = `dt/civic/${COMPOUND}/${sensor.thingName}/occupancy`;
           uniqueMessages.add(`${sensor.thingName}/${seq}`);
@@ -126,6 +128,9 @@ export const runViolationsBench = async (options: { sensors?: number; ratePerSec
       } while (cursor);
     }
     const violations = new Set(received.map((order) => order.violationId));
+    if (cloud.lambda.asyncFailures.length > 0) {
+      console.error(`  ${cloud.lambda.asyncFailures.length} async invocations failed; first: ${JSON.stringify(cloud.lambda.asyncFailures[0]?.responsePayload)}`);
+    }
     printFigures('Smart community (issue 4) — in memory, this machine', [
       {
         name: `sensor publish → handheld work order, ${rate} msg/s, grace 0, p50 / p99`,

@@ -1,9 +1,8 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
-import { getDeviceDirectory } from '../registry/store.js';
 import { logger } from '../shared/observability.js';
 import { decideIngest, type IngestDecision, ruleEventSchema, workOrderReportSchema } from './domain.js';
-import { evaluateDeviceMessage, onWorkOrderReport } from './loop.js';
+import { cachedDeviceDirectory, evaluateDeviceMessage, onWorkOrderReport } from './loop.js';
 import { recordIngest } from './store.js';
 
 /**
@@ -23,7 +22,7 @@ export const handler = middy()
     const topic =
       ruleEvent.topic ?? `dt/civic/${ruleEvent.compoundId}/${ruleEvent.thingName}/${ruleEvent.signal}`;
     let decision: IngestDecision = decideIngest(ruleEvent);
-    const device = decision.kind === 'accepted' ? await getDeviceDirectory(decision.thingName) : undefined;
+    const device = decision.kind === 'accepted' ? await cachedDeviceDirectory(decision.thingName) : undefined;
     if (decision.kind === 'accepted') {
       const reason =
         device === undefined

@@ -15,7 +15,7 @@ import {
   SchedulerClient,
 } from '@aws-sdk/client-scheduler';
 import type { DeviceDirectoryEntry } from '../registry/store.js';
-import { getRecord, listAllRecords, parentKeyOf } from '../registry/store.js';
+import { getDeviceDirectory, getRecord, listAllRecords, parentKeyOf } from '../registry/store.js';
 import { requireEnv } from '../shared/env.js';
 import { logger } from '../shared/observability.js';
 import {
@@ -67,6 +67,31 @@ export type TimerEvent =
 const digest = (...parts: string[]) =>
   createHash('sha256').update(parts.join('\n')).digest('hex').slice(0, 32);
 const MAX_ATTEMPTS = 5;
+
+/**
+ * Per-container caches for the hot path (every device message): a compound's scenarios and the device
+ * directory change rarely, so ingest reads them at most every CACHE_MS. A tuning or a decommissioning
+ * therefore reaches running ingest containers within that time; the API always reads fresh.
+ */
+const CACHE_MS = 30_000;
+const scenarioCache = new Map<string, { at: number; value: Promise<Scenario[]> }>();
+const directoryCache = new Map<string, { at: number; value: Promise<DeviceDirectoryEntry | undefined> }>();
+
+const cached = <T>(cache: Map<string, { at: number; value: Promise<T> }>, key: string, load: () => Promise<T>): Promise<T> => {
+  const hit = cache.get(key);
+  if (hit !== undefined && Date.now() - hit.at < CACHE_MS) return hit.value;
+  const value = load();
+  value.catch(() => cache.delete(key));
+  cache.set(key, { at: Date.now(), value });
+  return value;
+};
+
+/** Only devices that exist are cached: a device registered a moment ago is found at once. */
+export const cachedDeviceDirectory = async (thingName: string) => {
+  const entry = await cached(directoryCache, thingName, () => getDeviceDirectory(thingName));
+  if (entry === undefined) directoryCache.delete(thingName);
+  return entry;
+};
 
 /** The scenarios a compound runs: the catalogue with the street office's overrides applied. */
 export const effectiveScenarios = async (subDistrictId: string, compoundId: string): Promise<Scenario[]> => {
@@ -271,10 +296,7 @@ const recipientFor = async (
   return onDuty === undefined ? {} : { staffId: onDuty.id, handheldThing: onDuty.data.handheldThing };
 };
 
-const deviceOf = async (thingName: string) => {
-  const { getDeviceDirectory } = await import('../registry/store.js');
-  return getDeviceDirectory(thingName);
-};
+const deviceOf = (thingName: string) => getDeviceDirectory(thingName);
 
 /** Dispatches the violation's current chain step: work order to the handheld, deadlines scheduled. */
 const dispatchCurrentStep = async (
