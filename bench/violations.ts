@@ -11,12 +11,23 @@ import { connectDevice, type Device } from '../device-shims/device.js';
 import { startLocalCloud } from '../local/cloud.js';
 import { ms, percentile, perSecond, printFigures, progress, sleep } from './support.js';
 
-const FREE_PORTS = { api: 0, mqtt: 0, dynamodb: 0, iotData: 0, iotControl: 0, stepFunctions: 0, scheduler: 0, control: 0 };
+const FREE_PORTS = {
+  api: 0,
+  mqtt: 0,
+  dynamodb: 0,
+  iotData: 0,
+  iotControl: 0,
+  stepFunctions: 0,
+  scheduler: 0,
+  control: 0,
+};
 const COMPOUND = 'bench';
 const AREA = 'bench-area';
 const position = { lat: 31.2, lon: 121.49 };
 
-export const runViolationsBench = async (options: { sensors?: number; ratePerSecond?: number; seconds?: number } = {}): Promise<void> => {
+export const runViolationsBench = async (
+  options: { sensors?: number; ratePerSecond?: number; seconds?: number } = {},
+): Promise<void> => {
   const sensors = options.sensors ?? 20;
   const rate = options.ratePerSecond ?? 200;
   const seconds = options.seconds ?? 10;
@@ -30,7 +41,10 @@ export const runViolationsBench = async (options: { sensors?: number; ratePerSec
     const call = async (route: string, method = 'GET', body?: unknown) => {
       const response = await fetch(`${cloud.endpoints.api}${route}`, {
         method,
-        headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(body ? { 'content-type': 'application/json' } : {}),
+        },
         body: body ? JSON.stringify(body) : undefined,
       });
       if (!response.ok) throw new Error(`${method} ${route} → ${response.status} ${await response.text()}`);
@@ -40,20 +54,37 @@ export const runViolationsBench = async (options: { sensors?: number; ratePerSec
       ['/compounds', { compoundId: COMPOUND, name: 'bench' }],
       ['/companies', { companyId: 'bench-co', name: 'bench' }],
       [`/compounds/${COMPOUND}/areas`, { areaId: AREA, name: 'bench' }],
-      [`/areas/${AREA}/contracts`, { companyId: 'bench-co', startsOn: '2025-01-01', endsOn: '2027-12-31', feePerSquareMetreFen: 100 }],
-      ['/companies/bench-co/staff', { staffId: 'guard', name: 'guard', role: 'guard', handheldThing: 'bench-handheld', areaIds: [AREA] }],
-      [`/compounds/${COMPOUND}/zones`, { zoneId: 'lane', kind: 'fire-lane', name: 'lane', areaId: AREA, position }],
+      [
+        `/areas/${AREA}/contracts`,
+        { companyId: 'bench-co', startsOn: '2025-01-01', endsOn: '2027-12-31', feePerSquareMetreFen: 100 },
+      ],
+      [
+        '/companies/bench-co/staff',
+        { staffId: 'guard', name: 'guard', role: 'guard', handheldThing: 'bench-handheld', areaIds: [AREA] },
+      ],
+      [
+        `/compounds/${COMPOUND}/zones`,
+        { zoneId: 'lane', kind: 'fire-lane', name: 'lane', areaId: AREA, position },
+      ],
     ] as const) {
       await call(route, 'POST', body);
     }
     await call(`/compounds/${COMPOUND}/scenarios/fire-lane-occupied`, 'PUT', { graceSeconds: 0 });
     const connect = async (thingName: string, type: string) => {
-      const created = await call(`/compounds/${COMPOUND}/devices`, 'POST', { thingName, type, zoneId: 'lane', position });
+      const created = await call(`/compounds/${COMPOUND}/devices`, 'POST', {
+        thingName,
+        type,
+        zoneId: 'lane',
+        position,
+      });
       const certificatePath = path.join(credentials, `${thingName}.crt`);
       const privateKeyPath = path.join(credentials, `${thingName}.key`);
       writeFileSync(certificatePath, created.credentials.certificatePem);
       writeFileSync(privateKeyPath, created.credentials.privateKey);
-      const device = await connectDevice({ thingName, certificatePath, privateKeyPath, caPath: cloud.caPath }, cloud.endpoints.mqtt);
+      const device = await connectDevice(
+        { thingName, certificatePath, privateKeyPath, caPath: cloud.caPath },
+        cloud.endpoints.mqtt,
+      );
       devices.push(device);
       return device;
     };
@@ -62,9 +93,15 @@ export const runViolationsBench = async (options: { sensors?: number; ratePerSec
     const received: { sensor: string; at: number; violationId: string }[] = [];
     await handheld.subscribe(`cmd/civic/${COMPOUND}/bench-handheld/work-orders`, (_topic, payload) => {
       const order = JSON.parse(payload.toString()) as { sensor: { thingName: string }; violationId: string };
-      received.push({ sensor: order.sensor.thingName, at: performance.now(), violationId: order.violationId });
+      received.push({
+        sensor: order.sensor.thingName,
+        at: performance.now(),
+        violationId: order.violationId,
+      });
     });
-    const fleet = await Promise.all(Array.from({ length: sensors }, (_, i) => connect(`bench-lane-${i}`, 'geomagnetic-sensor')));
+    const fleet = await Promise.all(
+      Array.from({ length: sensors }, (_, i) => connect(`bench-lane-${i}`, 'geomagnetic-sensor')),
+    );
 
     // Each sensor reports every 100 ms; one report in ten parks a car on the lane and the next one moves
     // it away, so 200 msg/s carry 10 violations (and work orders) per second.
@@ -87,7 +124,8 @@ export const runViolationsBench = async (options: { sensors?: number; ratePerSec
           const message = { ts: new Date().toISOString(), seq, occupied };
           const topic = `dt/civic/${COMPOUND}/${sensor.thingName}/occupancy`;
           uniqueMessages.add(`${sensor.thingName}/${seq}`);
-          if (occupied) parkedAt.set(sensor.thingName, [...(parkedAt.get(sensor.thingName) ?? []), performance.now()]);
+          if (occupied)
+            parkedAt.set(sensor.thingName, [...(parkedAt.get(sensor.thingName) ?? []), performance.now()]);
           const roll = Math.random();
           const publish = () => sensor.publish(topic, message);
           if (roll < 0.05) {
@@ -122,14 +160,18 @@ export const runViolationsBench = async (options: { sensors?: number; ratePerSec
     for (const sensor of fleet) {
       let cursor: string | undefined;
       do {
-        const page = await call(`/compounds/${COMPOUND}/devices/${sensor.thingName}/telemetry?limit=100${cursor ? `&cursor=${cursor}` : ''}`);
+        const page = await call(
+          `/compounds/${COMPOUND}/devices/${sensor.thingName}/telemetry?limit=100${cursor ? `&cursor=${cursor}` : ''}`,
+        );
         stored += page.items.length;
         cursor = page.nextCursor;
       } while (cursor);
     }
     const violations = new Set(received.map((order) => order.violationId));
     if (cloud.lambda.asyncFailures.length > 0) {
-      console.error(`  ${cloud.lambda.asyncFailures.length} async invocations failed; first: ${JSON.stringify(cloud.lambda.asyncFailures[0]?.responsePayload)}`);
+      console.error(
+        `  ${cloud.lambda.asyncFailures.length} async invocations failed; first: ${JSON.stringify(cloud.lambda.asyncFailures[0]?.responsePayload)}`,
+      );
     }
     printFigures('Smart community (issue 4) — in memory, this machine', [
       {
@@ -137,10 +179,20 @@ export const runViolationsBench = async (options: { sensors?: number; ratePerSec
         value: `${ms(percentile(latencies, 50))} / ${ms(percentile(latencies, 99))}`,
         note: `${latencies.length} work orders; target p99 ≤ 100 ms`,
       },
-      { name: 'telemetry throughput (unique messages stored per second)', value: perSecond(stored / publishSeconds), note: `${stored} stored in ${publishSeconds.toFixed(1)} s` },
-      { name: 'messages sent / duplicated / reordered', value: `${uniqueMessages.size} / ${duplicated} / ${reordered}` },
+      {
+        name: 'telemetry throughput (unique messages stored per second)',
+        value: perSecond(stored / publishSeconds),
+        note: `${stored} stored in ${publishSeconds.toFixed(1)} s`,
+      },
+      {
+        name: 'messages sent / duplicated / reordered',
+        value: `${uniqueMessages.size} / ${duplicated} / ${reordered}`,
+      },
       { name: 'lost (unique sent − stored)', value: String(uniqueMessages.size - stored) },
-      { name: 'duplicate work orders (orders − distinct violations)', value: String(received.length - violations.size) },
+      {
+        name: 'duplicate work orders (orders − distinct violations)',
+        value: String(received.length - violations.size),
+      },
     ]);
   } finally {
     await Promise.all(devices.map((device) => device.disconnect()));

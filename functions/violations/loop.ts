@@ -77,7 +77,11 @@ const CACHE_MS = 30_000;
 const scenarioCache = new Map<string, { at: number; value: Promise<Scenario[]> }>();
 const directoryCache = new Map<string, { at: number; value: Promise<DeviceDirectoryEntry | undefined> }>();
 
-const cached = <T>(cache: Map<string, { at: number; value: Promise<T> }>, key: string, load: () => Promise<T>): Promise<T> => {
+const cached = <T>(
+  cache: Map<string, { at: number; value: Promise<T> }>,
+  key: string,
+  load: () => Promise<T>,
+): Promise<T> => {
   const hit = cache.get(key);
   if (hit !== undefined && Date.now() - hit.at < CACHE_MS) return hit.value;
   const value = load();

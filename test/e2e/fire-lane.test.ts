@@ -247,4 +247,35 @@ describe('fire lane: sensor → violation → work order on the handheld → ack
       received.get('hh-guard-li')?.filter((item) => item.sensor.thingName === 'fl-sensor-d'),
     ).toHaveLength(1);
   });
+
+  it('refuses bad scenario configuration and foreign-compound telemetry with reasons, disturbing nothing', async () => {
+    const negative = await api(`/compounds/${COMPOUND}/scenarios/fire-lane-occupied`, 'PUT', {
+      graceSeconds: -1,
+    });
+    expect(negative.status).toBe(400);
+    expect(negative.body.errors[0].pointer).toBe('/body/graceSeconds');
+    const empty = await api(`/compounds/${COMPOUND}/scenarios/fire-lane-occupied`, 'PUT', { chain: [] });
+    expect(empty.status).toBe(400);
+    expect(empty.body.errors[0].pointer).toBe('/body/chain');
+    const graceOnInstant = await api(`/compounds/${COMPOUND}/scenarios/smoke-alarm`, 'PUT', {
+      graceSeconds: 5,
+    });
+    expect(graceOnInstant.status).toBe(400);
+    const current = (await api(`/compounds/${COMPOUND}/scenarios`)).body.items.find(
+      (item: { scenarioId: string }) => item.scenarioId === 'fire-lane-occupied',
+    );
+    expect(current.condition.graceSeconds).toBe(2);
+
+    const sensor = await register('fl-sensor-e', 'geomagnetic-sensor', 'fire-lane-east');
+    await sensor.publish('dt/civic/yaojiang/fl-sensor-e/occupancy', { seq: 1, occupied: true });
+    const rejected = await eventually(async () => {
+      const items = (await api('/compounds/yaojiang/rejected-telemetry')).body.items as {
+        clientId: string;
+        reason: string;
+      }[];
+      return items.find((item) => item.clientId === 'fl-sensor-e');
+    });
+    expect(rejected.reason).toContain('belongs to another compound');
+    expect(await violationsOf('fl-sensor-e')).toEqual([]);
+  });
 });
