@@ -45,12 +45,15 @@ export const runRegistryBench = async (): Promise<void> => {
       });
     await call('POST', '/compounds', JSON.stringify({ compoundId: 'bench', name: 'bench' }));
     await call('POST', '/compounds/bench/areas', JSON.stringify({ areaId: 'first', name: 'first import' }));
+    await call('POST', '/compounds/bench/areas', JSON.stringify({ areaId: 'second', name: 'second import' }));
     await call('POST', '/compounds/bench/areas', JSON.stringify({ areaId: 'big', name: '5000 units' }));
     const csv = roster(5_000);
     // The first import after start also pays for the function's cold start and DynamoDB Local's JIT.
     const coldStarted = performance.now();
     await call('POST', '/areas/first/roster', csv, 'text/csv');
     const coldMs = performance.now() - coldStarted;
+    // DynamoDB Local's JVM reaches its steady speed after some ten thousand writes: one more warm-up.
+    await call('POST', '/areas/second/roster', csv, 'text/csv');
 
     const started = performance.now();
     const response = await call('POST', '/areas/big/roster', csv, 'text/csv');
@@ -86,7 +89,7 @@ export const runRegistryBench = async (): Promise<void> => {
         note: 'cold function, cold DynamoDB Local JIT',
       },
       {
-        name: 'roster import, 5,000 units (validate all, write all)',
+        name: 'roster import, 5,000 units, steady state (third import)',
         value: ms(importMs),
         note: `${result.units.created} units + ${result.ownerCount} owners written; target ≤ 10 s`,
       },
