@@ -33,7 +33,22 @@ export const runViolationsBench = async (
   const seconds = options.seconds ?? 10;
   const dataDir = mkdtempSync(path.join(tmpdir(), 'civic-bench-violations-'));
   const credentials = mkdtempSync(path.join(tmpdir(), 'civic-bench-creds-'));
-  const cloud = await startLocalCloud({ inMemory: true, dataDir, ports: FREE_PORTS, synth: 'auto' });
+  const cloud = await startLocalCloud({
+    inMemory: true,
+    dataDir,
+    ports: FREE_PORTS,
+    synth: 'auto',
+    functionLog: process.env.CIVIC_DEBUG_LOGS
+      ? (name, line) => {
+          if (/ERROR|WARN/.test(line)) console.error(name, line.slice(0, 900));
+        }
+      : undefined,
+    log: process.env.CIVIC_DEBUG_LOGS
+      ? (line) => {
+          if (/fail|error/i.test(line)) console.error(line.slice(0, 600));
+        }
+      : undefined,
+  });
   process.stderr.write('  smart-community bench: setting up …\n');
   const devices: Device[] = [];
   try {
