@@ -85,6 +85,28 @@ const rawPutItemRate = async (
   return total / ((performance.now() - started) / 1000);
 };
 
+/**
+ * The pipeline is measured on devices the registry knows (ingest refuses others), in a zone no scenario
+ * watches: what is measured is the rule → Lambda → DynamoDB path itself, not the violation engine.
+ */
+const registerBenchSensors = async (cloud: LocalCloud, count: number) => {
+  const token = await cloud.token({ role: 'street-office', subDistrictId: 'sd-bench' });
+  const post = async (route: string, body: unknown) => {
+    const response = await fetch(`${cloud.endpoints.api}${route}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    if (!response.ok) throw new Error(`POST ${route} → ${response.status} ${await response.text()}`);
+  };
+  const position = { lat: 31.2, lon: 121.49 };
+  await post('/compounds', { compoundId: 'bench', name: 'bench' });
+  await post('/compounds/bench/zones', { zoneId: 'yard', kind: 'other', name: 'yard', position });
+  for (let d = 0; d < count; d++) {
+    await post('/compounds/bench/devices', { thingName: `bench-sensor-${d}`, type: 'geomagnetic-sensor', zoneId: 'yard', position });
+  }
+};
+
 /** Devices publish as fast as PUBACKs allow; each message is timed from publish to the ingest's end. */
 const pipeline = async (
   cloud: LocalCloud,

@@ -200,7 +200,10 @@ describe('fire lane: sensor → violation → work order on the handheld → ack
     const escalated = await eventually(
       async () => {
         const [violation] = await violationsOf('fl-sensor-b');
-        return violation !== undefined && violation.escalations >= 2 ? violation : undefined;
+        // The escalation is recorded first, then the next work order is dispatched: wait for both.
+        return violation !== undefined && violation.escalations >= 2 && violation.workOrders.length >= 3
+          ? violation
+          : undefined;
       },
       30_000,
       'two escalations',
