@@ -8,23 +8,12 @@ import * as path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { connectDevice, type Device } from '../device-shims/device.js';
-import { type LocalCloud, startLocalCloud } from '../local/cloud.js';
+import { FREE_PORTS, type LocalCloud, startLocalCloud } from '../local/cloud.js';
 import { localCredentials } from '../local/dynamodb.js';
 import { startBroker } from '../local/iot/broker.js';
 import { ensureCa } from '../local/iot/ca.js';
 import type { InvocationRecord } from '../local/lambda/service.js';
 import { type Figure, ms, percentile, perSecond, printFigures, progress, sleep } from './support.js';
-
-const FREE_PORTS = {
-  api: 0,
-  mqtt: 0,
-  dynamodb: 0,
-  iotData: 0,
-  iotControl: 0,
-  stepFunctions: 0,
-  scheduler: 0,
-  control: 0,
-};
 
 /** Sequential publish → echo → receive through the bare broker: what MQTT on loopback costs. */
 const rawMqttRoundTrip = async (samples: number): Promise<number[]> => {
@@ -103,7 +92,12 @@ const registerBenchSensors = async (cloud: LocalCloud, count: number) => {
   await post('/compounds', { compoundId: 'bench', name: 'bench' });
   await post('/compounds/bench/zones', { zoneId: 'yard', kind: 'other', name: 'yard', position });
   for (let d = 0; d < count; d++) {
-    await post('/compounds/bench/devices', { thingName: `bench-sensor-${d}`, type: 'geomagnetic-sensor', zoneId: 'yard', position });
+    await post('/compounds/bench/devices', {
+      thingName: `bench-sensor-${d}`,
+      type: 'geomagnetic-sensor',
+      zoneId: 'yard',
+      position,
+    });
   }
 };
 

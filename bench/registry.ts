@@ -5,19 +5,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { startLocalCloud } from '../local/cloud.js';
+import { FREE_PORTS, startLocalCloud } from '../local/cloud.js';
 import { ms, percentile, printFigures, progress } from './support.js';
-
-const FREE_PORTS = {
-  api: 0,
-  mqtt: 0,
-  dynamodb: 0,
-  iotData: 0,
-  iotControl: 0,
-  stepFunctions: 0,
-  scheduler: 0,
-  control: 0,
-};
 
 const roster = (units: number): string => {
   const lines = ['building,room,area,owner,idLast4,phone'];

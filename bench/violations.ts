@@ -8,19 +8,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { connectDevice, type Device } from '../device-shims/device.js';
-import { startLocalCloud } from '../local/cloud.js';
+import { FREE_PORTS, startLocalCloud } from '../local/cloud.js';
 import { ms, percentile, perSecond, printFigures, progress, sleep } from './support.js';
 
-const FREE_PORTS = {
-  api: 0,
-  mqtt: 0,
-  dynamodb: 0,
-  iotData: 0,
-  iotControl: 0,
-  stepFunctions: 0,
-  scheduler: 0,
-  control: 0,
-};
 const COMPOUND = 'bench';
 const AREA = 'bench-area';
 const position = { lat: 31.2, lon: 121.49 };

@@ -33,6 +33,8 @@ export const DEFAULT_PORTS = {
   control: 8090,
 };
 export type Ports = typeof DEFAULT_PORTS;
+/** Every port 0: each component binds a free port (tests, benchmarks, several clouds at once). */
+export const FREE_PORTS = Object.fromEntries(Object.keys(DEFAULT_PORTS).map((name) => [name, 0])) as Ports;
 
 export interface LocalCloudOptions {
   /** Where data (DynamoDB files, the CA, the issuer's key) lives; default `.local/`. */

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { connectDevice, type Device } from '../../device-shims/device.js';
-import { type LocalCloud, startLocalCloud } from '../../local/cloud.js';
+import { FREE_PORTS, type LocalCloud, startLocalCloud } from '../../local/cloud.js';
 
 /** A local cloud on free ports, in memory, with short async retry delays; logs kept for failing tests. */
 export const startTestCloud = async (): Promise<{
@@ -17,16 +17,7 @@ export const startTestCloud = async (): Promise<{
     inMemory: true,
     dataDir,
     synth: 'never',
-    ports: {
-      api: 0,
-      mqtt: 0,
-      dynamodb: 0,
-      iotData: 0,
-      iotControl: 0,
-      stepFunctions: 0,
-      scheduler: 0,
-      control: 0,
-    },
+    ports: FREE_PORTS,
     asyncRetryDelaysMs: [20, 40],
     log: (line) => logs.push(line),
     functionLog: (name, line) => logs.push(`${name} ${line}`),
