@@ -7,6 +7,7 @@ import { close, type Violation, verify } from './engine.js';
 import { effectiveScenarios, onWorkOrderReport, updateViolation, type WorkOrder } from './loop.js';
 import { violationsRoutes as r } from './routes.js';
 import { overrideSchemaFor, SCENARIOS } from './scenarios.js';
+import { violationStats as statsOf } from './stats.js';
 import {
   getOverrides,
   putOverride,
@@ -117,4 +118,29 @@ export const putScenarioOverride = httpRoute(r.putScenarioOverride, async ({ cal
 export const listScenarios = httpRoute(r.listScenarios, async ({ caller, params }) => {
   const compound = await loadVisible(caller, 'compound', params.compoundId);
   return json(200, { items: await effectiveScenarios(compound.subDistrictId, compound.id) });
+});
+
+/** Violations opened in [from, to), filtered, aggregated for the command centre. */
+export const violationStats = httpRoute(r.violationStats, async ({ caller, query }) => {
+  const to = query.to ?? new Date().toISOString();
+  const violations: Violation[] = [];
+  let cursor: string | undefined;
+  do {
+    // Changed since `from` covers everything opened since then; the filter below keeps those opened in range.
+    const page = await queryViolations<Violation, WorkOrder>(caller.subDistrictId as string, {
+      since: query.from,
+      limit: 100,
+      cursor,
+    });
+    violations.push(...page.items.map((item) => item.violation));
+    cursor = page.nextCursor;
+  } while (cursor !== undefined);
+  const selected = violations.filter(
+    (v) =>
+      v.openedAt >= query.from &&
+      v.openedAt < to &&
+      (query.compoundId === undefined || v.compoundId === query.compoundId) &&
+      (query.scenarioId === undefined || v.scenarioId === query.scenarioId),
+  );
+  return json(200, { from: query.from, to, ...statsOf(selected) });
 });

@@ -96,4 +96,21 @@ export const violationsRoutes = {
     params: z.object({ compoundId: compoundIdSchema }).strict(),
     tableAccess: 'read',
   }),
+  violationStats: defineRoute({
+    routeKey: 'GET /violations/stats',
+    entry: API,
+    handler: 'violationStats',
+    summary:
+      'Statistics over a period: counts, median and p90 time to acknowledge and to close, on-time and escalation rates, repeat locations',
+    roles: ['street-office'],
+    query: z
+      .object({
+        from: z.iso.datetime({ offset: true }),
+        to: z.iso.datetime({ offset: true }).optional(),
+        compoundId: compoundIdSchema.optional(),
+        scenarioId: z.string().min(2).max(63).optional(),
+      })
+      .strict(),
+    tableAccess: 'read',
+  }),
 };

@@ -281,4 +281,15 @@ describe('fire lane: sensor → violation → work order on the handheld → ack
     expect(rejected.reason).toContain('belongs to another compound');
     expect(await violationsOf('fl-sensor-e')).toEqual([]);
   });
+
+  it('gives the command centre statistics over the period', async () => {
+    const from = new Date(Date.now() - 10 * 60_000).toISOString();
+    const stats = await api(`/violations/stats?from=${encodeURIComponent(from)}&compoundId=${COMPOUND}`);
+    expect(stats.status).toBe(200);
+    expect(stats.body.count).toBeGreaterThanOrEqual(3);
+    expect(stats.body.closed).toBeGreaterThanOrEqual(1);
+    expect(stats.body.escalationRate).toBeGreaterThan(0);
+    expect(stats.body.timeToAcknowledge.median).toBeGreaterThan(0);
+    expect(stats.body.repeatLocations).toEqual([expect.objectContaining({ zoneId: 'fire-lane-east' })]);
+  });
 });
