@@ -169,6 +169,7 @@ export const runFoundationBench = async (): Promise<void> => {
     onInvocation,
   });
   const startup = performance.now() - startedAt;
+  await registerBenchSensors(cloud, 10);
 
   try {
     process.stderr.write('  raw MQTT round trip …\n');

@@ -1,9 +1,9 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import { ROLES } from '../functions/shared/auth.js';
 import type { LocalIssuer } from './http-api/index.js';
 import type { LocalCa } from './iot/ca.js';
+import { listen } from './listen.js';
 
 /** What a developer asks for when minting a token for a role. */
 export const tokenRequestSchema = z
@@ -85,6 +85,7 @@ export const startControlPlane = async (options: {
   ca: LocalCa;
   onCertificateIssued?: (thingName: string) => void;
 }): Promise<{ url: string; port: number; close(): Promise<void> }> => {
+  let base = '';
   const server = http.createServer(async (request, response) => {
     try {
       const url = new URL(request.url ?? '/', 'http://localhost');
@@ -118,19 +119,7 @@ export const startControlPlane = async (options: {
       return send(response, 400, { message: (error as Error).message });
     }
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, '127.0.0.1', () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
-  const base = `http://127.0.0.1:${port}`;
-  return {
-    url: base,
-    port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  const listening = await listen(server, options.port);
+  base = listening.endpoint;
+  return { url: listening.endpoint, port: listening.port, close: listening.close };
 };

@@ -171,12 +171,10 @@ export const evaluateDeviceMessage = async (
   message: { signal: string; observedAt: string; seq?: number; fields: Record<string, unknown> },
   now: string,
 ) => {
-  const scenarios = scenariosFor(
-    device.type,
-    message.signal,
-    await effectiveScenarios(device.subDistrictId, device.compoundId),
-    device.zoneKind,
+  const compoundScenarios = await cached(scenarioCache, `${device.subDistrictId}/${device.compoundId}`, () =>
+    effectiveScenarios(device.subDistrictId, device.compoundId),
   );
+  const scenarios = scenariosFor(device.type, message.signal, compoundScenarios, device.zoneKind);
   for (const scenario of scenarios) {
     const { before, after, actions } = await withCondition(device.thingName, scenario.scenarioId, (state) =>
       onSignal(scenario, state, {

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
 import type { JSONWebKeySet } from 'jose';
+import { listen } from '../listen.js';
 import { authorizeJwt, type JwtAuthorizerConfig, type JwtAuthorizerContext } from './jwt-authorizer.js';
 import { type CompiledRoute, compileRoute, InvalidRouteKeyError, selectRoute } from './routes.js';
 
@@ -203,22 +203,11 @@ export async function startHttpApi(options: HttpApiOptions): Promise<HttpApiServ
     }
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
+  const listening = await listen(server, options.port);
   return {
-    url: `http://127.0.0.1:${port}${stage === '$default' ? '' : `/${stage}`}`,
-    port,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections();
-      }),
+    url: `${listening.endpoint}${stage === '$default' ? '' : `/${stage}`}`,
+    port: listening.port,
+    close: listening.close,
   };
 }
 

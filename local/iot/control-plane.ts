@@ -1,8 +1,9 @@
 import { randomUUID, X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { listen } from '../listen.js';
+import { sendRestJson } from '../rest-json.js';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from '../template.js';
 import { CaStoreError, type LocalCa, writeAtomic } from './ca.js';
 
@@ -418,25 +419,8 @@ export async function startIotControlPlane(opts: StartIotControlPlaneOptions): P
       },
     );
   });
-  const port = await new Promise<number>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, host, () => resolve((server.address() as AddressInfo).port));
-  });
-  const hostInUrl = host.includes(':') ? `[${host}]` : host;
-  let closing: Promise<void> | undefined;
-  return {
-    host,
-    port,
-    endpoint: `http://${hostInUrl}:${port}`,
-    registry,
-    close() {
-      closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      return closing;
-    },
-  };
+  const listening = await listen(server, opts.port, host);
+  return { ...listening, registry };
 }
 
 async function handle(req: IncomingMessage, context: Context): Promise<Reply> {
@@ -777,21 +761,9 @@ async function readJsonBody(req: IncomingMessage): Promise<Record<string, unknow
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  if (res.headersSent) return;
-  const text = body === undefined ? '' : JSON.stringify(body);
-  res
-    .writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) })
-    .end(text);
+  sendRestJson(res, status, body);
 }
 
 function sendError(res: ServerResponse, error: IotControlPlaneError): void {
-  if (res.headersSent) return;
-  const text = JSON.stringify({ ...error.fields, message: error.message });
-  res
-    .writeHead(error.status, {
-      'content-type': 'application/json',
-      'content-length': Buffer.byteLength(text),
-      'x-amzn-errortype': error.errorType,
-    })
-    .end(text);
+  sendRestJson(res, error.status, { ...error.fields, message: error.message }, error.errorType);
 }

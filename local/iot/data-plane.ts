@@ -1,5 +1,6 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listen } from '../listen.js';
+import { sendRestJson } from '../rest-json.js';
 import type { LocalBroker } from './broker.js';
 import { checkTopicLimits } from './policy.js';
 
@@ -58,24 +59,7 @@ export async function startIotDataPlane(opts: StartIotDataPlaneOptions): Promise
       },
     );
   });
-  const port = await new Promise<number>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, host, () => resolve((server.address() as AddressInfo).port));
-  });
-  const hostInUrl = host.includes(':') ? `[${host}]` : host;
-  let closing: Promise<void> | undefined;
-  return {
-    host,
-    port,
-    endpoint: `http://${hostInUrl}:${port}`,
-    close() {
-      closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      return closing;
-    },
-  };
+  return listen(server, opts.port, host);
 }
 
 async function handle(req: IncomingMessage, broker: Pick<LocalBroker, 'publish'>): Promise<void> {
@@ -165,17 +149,5 @@ function tooLarge(): DataPlaneError {
 }
 
 function send(res: ServerResponse, status: number, errorType?: string, message?: string): void {
-  if (res.headersSent) return;
-  if (errorType === undefined) {
-    res.writeHead(status, { 'content-type': 'application/json', 'content-length': '0' }).end();
-    return;
-  }
-  const body = JSON.stringify({ message });
-  res
-    .writeHead(status, {
-      'content-type': 'application/json',
-      'content-length': Buffer.byteLength(body),
-      'x-amzn-errortype': errorType,
-    })
-    .end(body);
+  sendRestJson(res, status, errorType === undefined ? undefined : { message }, errorType);
 }

@@ -1,6 +1,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
+import { listen } from '../listen.js';
+import { sendRestJson } from '../rest-json.js';
 import { isTimeZone } from './expression.js';
 import {
   type ScheduleRecord,
@@ -126,24 +127,13 @@ export async function startScheduler(options: StartSchedulerOptions): Promise<Lo
       },
     );
   });
-  const port = await new Promise<number>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => resolve((server.address() as AddressInfo).port));
-  });
-  const hostInUrl = host.includes(':') ? `[${host}]` : host;
-  let closing: Promise<void> | undefined;
+  const listening = await listen(server, options.port, host);
   return {
-    host,
-    port,
-    endpoint: `http://${hostInUrl}:${port}`,
+    ...listening,
     pending: () => store.pending(),
     close() {
-      closing ??= new Promise<void>((resolve) => {
-        store.close();
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      return closing;
+      store.close();
+      return listening.close();
     },
   };
 }
@@ -270,21 +260,9 @@ async function readJsonBody(req: IncomingMessage): Promise<unknown> {
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  if (res.headersSent) return;
-  const text = JSON.stringify(body);
-  res
-    .writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) })
-    .end(text);
+  sendRestJson(res, status, body);
 }
 
 function sendError(res: ServerResponse, error: SchedulerApiError): void {
-  if (res.headersSent) return;
-  const text = JSON.stringify({ Message: error.message });
-  res
-    .writeHead(error.status, {
-      'content-type': 'application/json',
-      'content-length': Buffer.byteLength(text),
-      'x-amzn-errortype': error.errorType,
-    })
-    .end(text);
+  sendRestJson(res, error.status, { Message: error.message }, error.errorType);
 }

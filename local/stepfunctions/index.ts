@@ -1,7 +1,7 @@
+import { listen } from '../listen.js';
 import './polyfill.js';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createOperations, isOperationName } from './api.js';
 import { compileStateMachine } from './definition.js';
@@ -99,27 +99,16 @@ export async function startStepFunctions(
     }
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  const endpoint = `http://127.0.0.1:${port}`;
-  log(`stepfunctions: ${compiled.length} state machine(s) on ${endpoint}`);
+  const listening = await listen(server, opts.port);
+  log(`stepfunctions: ${compiled.length} state machine(s) on ${listening.endpoint}`);
 
   return {
-    endpoint,
-    port,
+    endpoint: listening.endpoint,
+    port: listening.port,
     async close() {
       engine.close();
       dynamodb?.destroy();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await listening.close();
     },
   };
 }
