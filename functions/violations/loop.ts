@@ -243,7 +243,7 @@ const openAndDispatch = async (
   now: string,
 ) => {
   const violationId = state.violationId ?? violationIdOf(device.thingName, scenario.scenarioId, observedAt);
-  const violation = openViolation({
+  const opened = openViolation({
     violationId,
     scenario,
     compoundId: device.compoundId,
@@ -252,6 +252,9 @@ const openAndDispatch = async (
     observedAt,
     now,
   });
+  // Opened and dispatched in one write: a sensor clearing a moment later finds a dispatched case.
+  const { violation, assignee, ackDueAt, handleDueAt } = dispatch(opened, scenario, now);
+  const workOrder = workOrderFor(violation, assignee, await recipientFor(device, assignee), now);
   try {
     await putViolation<Violation, WorkOrder>(
       {
@@ -259,13 +262,15 @@ const openAndDispatch = async (
         subDistrictId: device.subDistrictId,
         compoundId: device.compoundId,
         violation,
-        workOrders: [],
+        workOrders: [workOrder],
       },
       0,
       now,
     );
   } catch (error) {
-    if (error instanceof StaleWriteError) return; // already opened by an earlier delivery
+    // Already opened by an earlier delivery, which pushed the work order; a push lost then is
+    // covered by the acknowledgement deadline, which escalates.
+    if (error instanceof StaleWriteError) return;
     throw error;
   }
   logger.info('Violation opened', {
@@ -273,7 +278,28 @@ const openAndDispatch = async (
     scenarioId: scenario.scenarioId,
     thingName: device.thingName,
   });
-  await dispatchCurrentStep(violationId, device, scenario, now);
+  await sendWorkOrder(device, scenario, violation, workOrder, { ackDueAt, handleDueAt });
+};
+
+/** The area's property company, cached per container like the directory (positive results only). */
+const companyCache = new Map<string, { at: number; value: Promise<string | undefined> }>();
+const staffCache = new Map<
+  string,
+  { at: number; value: Promise<{ id: string; role: string; handheldThing?: string; areaIds: string[] }[]> }
+>();
+const zoneCache = new Map<
+  string,
+  { at: number; value: Promise<{ name?: string; position?: unknown } | undefined> }
+>();
+
+const positive = async <T>(
+  cache: Map<string, { at: number; value: Promise<T | undefined> }>,
+  key: string,
+  load: () => Promise<T | undefined>,
+) => {
+  const value = await cached(cache, key, load);
+  if (value === undefined) cache.delete(key);
+  return value;
 };
 
 /** Finds who carries out a chain step: the on-duty staff of the area's property company, by role. */
@@ -283,93 +309,108 @@ const recipientFor = async (
 ): Promise<{ staffId?: string; handheldThing?: string }> => {
   const role =
     assignee === 'property-guard' ? 'guard' : assignee === 'property-manager' ? 'manager' : undefined;
-  if (role === undefined || device.areaId === undefined) return {};
-  const area = await getRecord(device.subDistrictId, 'area', device.areaId);
-  if (area?.companyId === undefined) return {};
-  const staff = await listAllRecords<{ role: string; handheldThing?: string; areaIds?: string[] }>(
-    parentKeyOf(device.subDistrictId, { kind: 'company', id: area.companyId }, 'staff'),
+  const areaId = device.areaId;
+  if (role === undefined || areaId === undefined) return {};
+  const companyId = await positive(companyCache, `${device.subDistrictId}/${areaId}`, async () => {
+    const area = await getRecord(device.subDistrictId, 'area', areaId);
+    return area?.companyId;
+  });
+  if (companyId === undefined) return {};
+  const staff = await cached(staffCache, `${device.subDistrictId}/${companyId}`, async () =>
+    (
+      await listAllRecords<{ role: string; handheldThing?: string; areaIds?: string[] }>(
+        parentKeyOf(device.subDistrictId, { kind: 'company', id: companyId }, 'staff'),
+      )
+    ).map((member) => ({
+      id: member.id,
+      role: member.data.role,
+      handheldThing: member.data.handheldThing,
+      areaIds: member.data.areaIds ?? [],
+    })),
   );
   const onDuty = staff.find(
-    (member) =>
-      member.data.role === role &&
-      (member.data.areaIds ?? []).includes(device.areaId as string) &&
-      member.data.handheldThing,
+    (member) => member.role === role && member.areaIds.includes(areaId) && member.handheldThing,
   );
-  return onDuty === undefined ? {} : { staffId: onDuty.id, handheldThing: onDuty.data.handheldThing };
+  if (onDuty === undefined) {
+    staffCache.delete(`${device.subDistrictId}/${companyId}`); // staff added a moment ago is found
+    return {};
+  }
+  return { staffId: onDuty.id, handheldThing: onDuty.handheldThing };
 };
+
+const zoneOf = (device: DeviceDirectoryEntry) =>
+  device.zoneId === undefined
+    ? Promise.resolve(undefined)
+    : positive(zoneCache, `${device.subDistrictId}/${device.compoundId}.${device.zoneId}`, async () => {
+        const zone = await getRecord<{ name?: string; position?: unknown }>(
+          device.subDistrictId,
+          'zone',
+          `${device.compoundId}.${device.zoneId}`,
+        );
+        return zone?.data;
+      });
 
 const deviceOf = (thingName: string) => getDeviceDirectory(thingName);
 
-/** Dispatches the violation's current chain step: work order to the handheld, deadlines scheduled. */
-const dispatchCurrentStep = async (
-  violationId: string,
+const workOrderFor = (
+  violation: Violation,
+  assignee: string,
+  recipient: { staffId?: string; handheldThing?: string },
+  now: string,
+): WorkOrder => ({
+  workOrderId: `${violation.violationId}.${violation.chainIndex}`,
+  violationId: violation.violationId,
+  chainIndex: violation.chainIndex,
+  assignee,
+  ...recipient,
+  dispatchedAt: now,
+  ackDueAt: violation.ackDueAt as string,
+  handleDueAt: violation.handleDueAt as string,
+});
+
+/** Pushes a recorded work order to its handheld and schedules its two deadlines, all at once. */
+const sendWorkOrder = async (
   device: DeviceDirectoryEntry,
   scenario: Scenario,
-  now: string,
+  violation: Violation,
+  workOrder: WorkOrder,
+  due: { ackDueAt: string; handleDueAt: string },
 ) => {
-  for (let attempt = 1; ; attempt++) {
-    const stored = await getViolation<Violation, WorkOrder>(violationId);
-    if (stored === undefined) return;
-    const { violation, assignee, ackDueAt, handleDueAt } = dispatch(stored.violation, scenario, now);
-    const recipient = await recipientFor(device, assignee);
-    const workOrder: WorkOrder = {
-      workOrderId: `${violationId}.${violation.chainIndex}`,
-      violationId,
-      chainIndex: violation.chainIndex,
-      assignee,
-      ...recipient,
-      dispatchedAt: now,
-      ackDueAt,
-      handleDueAt,
-    };
-    if (stored.workOrders.some((existing) => existing.workOrderId === workOrder.workOrderId)) return;
-    try {
-      await putViolation(
-        { ...stored, violation, workOrders: [...stored.workOrders, workOrder] },
-        stored.version,
-        now,
-      );
-    } catch (error) {
-      if (error instanceof StaleWriteError && attempt < MAX_ATTEMPTS) continue;
-      throw error;
-    }
-    const zone = await getRecord<{ name?: string; position?: unknown }>(
-      device.subDistrictId,
-      'zone',
-      `${device.compoundId}.${device.zoneId}`,
-    );
-    if (recipient.handheldThing !== undefined) {
-      await publish(`cmd/civic/${device.compoundId}/${recipient.handheldThing}/work-orders`, {
-        workOrderId: workOrder.workOrderId,
-        violationId,
-        scenarioId: scenario.scenarioId,
-        title: scenario.title,
-        severity: violation.severity,
-        zone: { zoneId: device.zoneId, name: zone?.data.name, position: zone?.data.position },
-        building: device.building,
-        sensor: { thingName: device.thingName, position: device.position },
-        assignee,
-        ackDueAt,
-        handleDueAt,
-      });
-    }
-    await scheduleTimer(`ack-${digest(workOrder.workOrderId)}`, ackDueAt, {
-      kind: 'deadline',
-      violationId,
-      deadline: { kind: 'ack', chainIndex: violation.chainIndex },
-    });
-    await scheduleTimer(`handle-${digest(workOrder.workOrderId)}`, handleDueAt, {
-      kind: 'deadline',
-      violationId,
-      deadline: { kind: 'handle', chainIndex: violation.chainIndex },
-    });
-    logger.info('Work order dispatched', {
+  const push = async () => {
+    if (workOrder.handheldThing === undefined) return;
+    const zone = await zoneOf(device);
+    await publish(`cmd/civic/${device.compoundId}/${workOrder.handheldThing}/work-orders`, {
       workOrderId: workOrder.workOrderId,
-      assignee,
-      handheld: recipient.handheldThing,
+      violationId: violation.violationId,
+      scenarioId: scenario.scenarioId,
+      title: scenario.title,
+      severity: violation.severity,
+      zone: { zoneId: device.zoneId, name: zone?.name, position: zone?.position },
+      building: device.building,
+      sensor: { thingName: device.thingName, position: device.position },
+      assignee: workOrder.assignee,
+      ackDueAt: due.ackDueAt,
+      handleDueAt: due.handleDueAt,
     });
-    return;
-  }
+  };
+  await Promise.all([
+    push(),
+    scheduleTimer(`ack-${digest(workOrder.workOrderId)}`, due.ackDueAt, {
+      kind: 'deadline',
+      violationId: violation.violationId,
+      deadline: { kind: 'ack', chainIndex: violation.chainIndex },
+    }),
+    scheduleTimer(`handle-${digest(workOrder.workOrderId)}`, due.handleDueAt, {
+      kind: 'deadline',
+      violationId: violation.violationId,
+      deadline: { kind: 'handle', chainIndex: violation.chainIndex },
+    }),
+  ]);
+  logger.info('Work order dispatched', {
+    workOrderId: workOrder.workOrderId,
+    assignee: workOrder.assignee,
+    handheld: workOrder.handheldThing,
+  });
 };
 
 const scenarioFor = async (subDistrictId: string, compoundId: string, scenarioId: string) =>
@@ -420,19 +461,29 @@ export const onTimer = async (event: TimerEvent, now: string) => {
   const scenario = await scenarioFor(stored.subDistrictId, stored.compoundId, stored.violation.scenarioId);
   const device = await deviceOf(stored.violation.thingName);
   if (scenario === undefined || device === undefined) return;
-  let escalatedTo: string | undefined;
-  await updateViolation(
-    event.violationId,
-    (violation) => {
-      const result = onDeadline(violation, scenario, event.deadline, now);
-      escalatedTo = result.escalatedTo;
-      return result.violation;
-    },
-    now,
-  );
-  if (escalatedTo !== undefined) {
+  // The escalation and the next step's work order are one write, so nothing can slip in between.
+  for (let attempt = 1; ; attempt++) {
+    const current = attempt === 1 ? stored : await getViolation<Violation, WorkOrder>(event.violationId);
+    if (current === undefined) return;
+    const { violation, escalatedTo } = onDeadline(current.violation, scenario, event.deadline, now);
+    if (escalatedTo === undefined) return;
+    const workOrder = workOrderFor(violation, escalatedTo, await recipientFor(device, escalatedTo), now);
+    try {
+      await putViolation(
+        { ...current, violation, workOrders: [...current.workOrders, workOrder] },
+        current.version,
+        now,
+      );
+    } catch (error) {
+      if (error instanceof StaleWriteError && attempt < MAX_ATTEMPTS) continue;
+      throw error;
+    }
     logger.info('Violation escalated', { violationId: event.violationId, escalatedTo });
-    await dispatchCurrentStep(event.violationId, device, scenario, now);
+    await sendWorkOrder(device, scenario, violation, workOrder, {
+      ackDueAt: workOrder.ackDueAt,
+      handleDueAt: workOrder.handleDueAt,
+    });
+    return;
   }
 };
 
