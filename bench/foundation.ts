@@ -1,19 +1,25 @@
 /**
  * Foundation benchmarks, in memory on this machine: local cloud start-up, the raw MQTT loopback round
- * trip, the raw DynamoDB Local PutItem rate, and the rule → Lambda → DynamoDB pipeline beside them.
+ * trip, the raw DynamoDB Local PutItem rate, and the rule → SQS → Lambda → DynamoDB pipeline beside them.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { connectDevice, type Device } from '../device-shims/device.js';
 import { FREE_PORTS, type LocalCloud, startLocalCloud } from '../local/cloud.js';
-import { localCredentials } from '../local/dynamodb.js';
 import { startBroker } from '../local/iot/broker.js';
 import { ensureCa } from '../local/iot/ca.js';
 import type { InvocationRecord } from '../local/lambda/service.js';
-import { type Figure, ms, percentile, perSecond, printFigures, progress, sleep } from './support.js';
+import {
+  type Figure,
+  ms,
+  percentile,
+  perSecond,
+  printFigures,
+  progress,
+  rawPutItemRate,
+  sleep,
+} from './support.js';
 
 /** Sequential publish → echo → receive through the bare broker: what MQTT on loopback costs. */
 const rawMqttRoundTrip = async (samples: number): Promise<number[]> => {
@@ -46,37 +52,9 @@ const rawMqttRoundTrip = async (samples: number): Promise<number[]> => {
   return latencies;
 };
 
-/** PutItem with 16 in flight against DynamoDB Local: the ceiling for anything that writes an item. */
-const rawPutItemRate = async (
-  endpoint: string,
-  tableName: string,
-  total: number,
-  label: string,
-): Promise<number> => {
-  const client = DynamoDBDocumentClient.from(
-    new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: localCredentials }),
-  );
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: 16 }, async () => {
-      while (next < total) {
-        const i = next++;
-        await client.send(
-          new PutCommand({ TableName: tableName, Item: { pk: `BENCH#${i % 64}`, sk: `RAW#${i}`, value: i } }),
-        );
-        if (i % 250 === 0) progress(label, i, total);
-      }
-    }),
-  );
-  progress(label, total, total);
-  client.destroy();
-  return total / ((performance.now() - started) / 1000);
-};
-
 /**
  * The pipeline is measured on devices the registry knows (ingest refuses others), in a zone no scenario
- * watches: what is measured is the rule → Lambda → DynamoDB path itself, not the violation engine.
+ * watches: what is measured is the rule → SQS → Lambda → DynamoDB path itself, not the violation engine.
  */
 const registerBenchSensors = async (cloud: LocalCloud, count: number) => {
   const token = await cloud.token({ role: 'street-office', subDistrictId: 'sd-bench' });
@@ -153,11 +131,16 @@ const pipeline = async (
 export const runFoundationBench = async (): Promise<void> => {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'civic-bench-'));
   const invocations = new Map<string, number>();
+  // The ingest function takes SQS batches: every rule event in a finished batch is done at its end.
   const onInvocation = (record: InvocationRecord) => {
-    const event = record.event as { thingName?: string; payload?: string };
-    if (!record.ok || event.payload === undefined || !event.thingName?.startsWith('bench-')) return;
-    const seq = (JSON.parse(Buffer.from(event.payload, 'base64').toString()) as { seq: number }).seq;
-    invocations.set(`${event.thingName}/${seq}`, record.endedAt);
+    const records = (record.event as { Records?: { body: string }[] }).Records;
+    if (!record.ok || records === undefined) return;
+    for (const { body } of records) {
+      const event = JSON.parse(body) as { thingName?: string; payload?: string };
+      if (event.payload === undefined || !event.thingName?.startsWith('bench-')) continue;
+      const seq = (JSON.parse(Buffer.from(event.payload, 'base64').toString()) as { seq: number }).seq;
+      invocations.set(`${event.thingName}/${seq}`, record.endedAt);
+    }
   };
 
   const startedAt = performance.now();
@@ -202,7 +185,7 @@ export const runFoundationBench = async (): Promise<void> => {
       },
       { name: 'raw DynamoDB Local PutItem rate (16 in flight)', value: perSecond(putRate) },
       {
-        name: 'pipeline throughput (device → rule → Lambda → DynamoDB)',
+        name: 'pipeline throughput (device → rule → SQS → Lambda → DynamoDB)',
         value: perSecond(throughput),
         note: `${(throughput / putRate).toFixed(2)}× the raw PutItem rate; ${run.stored}/${run.total} stored`,
       },

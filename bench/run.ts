@@ -8,7 +8,6 @@ const started = performance.now();
 console.log(`civic-cell benchmarks — Node ${process.version}, ${new Date().toISOString()}`);
 await runFoundationBench();
 await runRegistryBench();
-await runViolationsBench({ ratePerSecond: 50 });
 await runViolationsBench({ ratePerSecond: 200 });
 console.log(`\nDone in ${((performance.now() - started) / 1000).toFixed(1)} s.`);
 process.exit(0);

@@ -1,3 +1,7 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { localCredentials } from '../local/dynamodb.js';
+
 /** Percentile by nearest rank over a copy of the samples. */
 export const percentile = (samples: number[], p: number): number => {
   if (samples.length === 0) return Number.NaN;
@@ -38,3 +42,31 @@ export const printFigures = (title: string, figures: Figure[]) => {
 };
 
 export const sleep = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds));
+
+/** PutItem with 16 in flight against DynamoDB Local: the ceiling for anything that writes an item. */
+export const rawPutItemRate = async (
+  endpoint: string,
+  tableName: string,
+  total: number,
+  label: string,
+): Promise<number> => {
+  const client = DynamoDBDocumentClient.from(
+    new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: localCredentials }),
+  );
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (next < total) {
+        const i = next++;
+        await client.send(
+          new PutCommand({ TableName: tableName, Item: { pk: `BENCH#${i % 64}`, sk: `RAW#${i}`, value: i } }),
+        );
+        if (i % 250 === 0) progress(label, i, total);
+      }
+    }),
+  );
+  progress(label, total, total);
+  client.destroy();
+  return total / ((performance.now() - started) / 1000);
+};

@@ -8,26 +8,43 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { connectDevice, type Device } from '../device-shims/device.js';
+import { violationIdFor } from '../functions/violations/engine.js';
 import { FREE_PORTS, startLocalCloud } from '../local/cloud.js';
-import { ms, percentile, perSecond, printFigures, progress, sleep } from './support.js';
+import { ms, percentile, perSecond, printFigures, progress, rawPutItemRate, sleep } from './support.js';
 
 const COMPOUND = 'bench';
+const SCENARIO = 'fire-lane-occupied';
 const AREA = 'bench-area';
 const position = { lat: 31.2, lon: 121.49 };
 
 export const runViolationsBench = async (
-  options: { sensors?: number; ratePerSecond?: number; seconds?: number } = {},
+  options: {
+    sensors?: number;
+    ratePerSecond?: number;
+    seconds?: number;
+    warmUpSeconds?: number;
+    saturatedPerSensor?: number;
+  } = {},
 ): Promise<void> => {
   const sensors = options.sensors ?? 20;
   const rate = options.ratePerSecond ?? 200;
   const seconds = options.seconds ?? 10;
+  const warmUpSeconds = options.warmUpSeconds ?? 10;
+  const saturatedPerSensor = options.saturatedPerSensor ?? 150;
   const dataDir = mkdtempSync(path.join(tmpdir(), 'civic-bench-violations-'));
   const credentials = mkdtempSync(path.join(tmpdir(), 'civic-bench-creds-'));
+  let processed = 0;
   const cloud = await startLocalCloud({
     inMemory: true,
     dataDir,
     ports: FREE_PORTS,
     synth: 'auto',
+    // Every device message the ingest function finished (an SQS batch ends all its records at once).
+    onInvocation: (record) => {
+      const records = (record.event as { Records?: unknown[] }).Records;
+      if (record.ok && records !== undefined && record.functionName.includes('Ingest'))
+        processed += records.length;
+    },
     functionLog: process.env.CIVIC_DEBUG_LOGS
       ? (name, line) => {
           if (/ERROR|WARN/.test(line)) console.error(name, line.slice(0, 900));
@@ -74,7 +91,7 @@ export const runViolationsBench = async (
     ] as const) {
       await call(route, 'POST', body);
     }
-    await call(`/compounds/${COMPOUND}/scenarios/fire-lane-occupied`, 'PUT', { graceSeconds: 0 });
+    await call(`/compounds/${COMPOUND}/scenarios/${SCENARIO}`, 'PUT', { graceSeconds: 0 });
     const connect = async (thingName: string, type: string) => {
       const created = await call(`/compounds/${COMPOUND}/devices`, 'POST', {
         thingName,
@@ -104,75 +121,126 @@ export const runViolationsBench = async (
         violationId: order.violationId,
       });
     });
+    const countTelemetry = async () => {
+      let count = 0;
+      for (const sensor of fleet) {
+        let cursor: string | undefined;
+        do {
+          const page = await call(
+            `/compounds/${COMPOUND}/devices/${sensor.thingName}/telemetry?limit=100${cursor ? `&cursor=${cursor}` : ''}`,
+          );
+          count += page.items.length;
+          cursor = page.nextCursor;
+        } while (cursor);
+      }
+      return count;
+    };
     const fleet = await Promise.all(
       Array.from({ length: sensors }, (_, i) => connect(`bench-lane-${i}`, 'geomagnetic-sensor')),
     );
 
-    // Each sensor reports every 100 ms; one report in ten parks a car on the lane and the next one moves
-    // it away, so 200 msg/s carry 10 violations (and work orders) per second.
+    // Each sensor reports every 100 ms; one report in twenty parks a car on the lane and the next one
+    // moves it away, so 200 msg/s carry 10 violations (and work orders) per second.
     const perSensorInterval = (1000 * sensors) / rate;
-    const total = Math.floor(rate * seconds);
-    const parkedAt = new Map<string, number[]>();
-    let sent = 0;
-    let duplicated = 0;
-    let reordered = 0;
-    const uniqueMessages = new Set<string>();
-    const started = performance.now();
-    await Promise.all(
-      fleet.map(async (sensor, index) => {
-        await sleep((perSensorInterval / sensors) * index);
-        const first = performance.now();
-        const pending: Promise<void>[] = [];
-        for (let seq = 1; sent < total; seq++) {
-          await sleep(Math.max(0, first + seq * perSensorInterval - performance.now()));
-          const occupied = seq % 20 === 1;
-          const message = { ts: new Date().toISOString(), seq, occupied };
-          const topic = `dt/civic/${COMPOUND}/${sensor.thingName}/occupancy`;
-          uniqueMessages.add(`${sensor.thingName}/${seq}`);
-          if (occupied)
-            parkedAt.set(sensor.thingName, [...(parkedAt.get(sensor.thingName) ?? []), performance.now()]);
-          const roll = Math.random();
-          const publish = () => sensor.publish(topic, message);
-          if (roll < 0.05) {
-            reordered++;
-            pending.push(sleep(perSensorInterval * 1.5).then(publish));
-          } else {
-            pending.push(publish());
+    const nextSeq = new Map<string, number>();
+    const drive = async (label: string, durationSeconds: number) => {
+      const total = Math.floor(rate * durationSeconds);
+      // Each park's publish time, by the violation it opens (the id derives from scenario, thing and ts).
+      const parkedAt = new Map<string, number>();
+      const uniqueMessages = new Set<string>();
+      let sent = 0;
+      let duplicated = 0;
+      let reordered = 0;
+      const started = performance.now();
+      await Promise.all(
+        fleet.map(async (sensor, index) => {
+          await sleep((perSensorInterval / sensors) * index);
+          const first = performance.now();
+          const pending: Promise<void>[] = [];
+          for (let tick = 1; sent < total; tick++) {
+            await sleep(Math.max(0, first + tick * perSensorInterval - performance.now()));
+            const seq = (nextSeq.get(sensor.thingName) ?? 0) + 1;
+            nextSeq.set(sensor.thingName, seq);
+            const occupied = seq % 20 === 1;
+            const message = { ts: new Date().toISOString(), seq, occupied };
+            const topic = `dt/civic/${COMPOUND}/${sensor.thingName}/occupancy`;
+            uniqueMessages.add(`${sensor.thingName}/${seq}`);
+            if (occupied)
+              parkedAt.set(violationIdFor(SCENARIO, sensor.thingName, message.ts), performance.now());
+            const publish = () => sensor.publish(topic, message);
+            if (Math.random() < 0.05) {
+              reordered++;
+              pending.push(sleep(perSensorInterval * 1.5).then(publish));
+            } else {
+              pending.push(publish());
+            }
+            if (Math.random() < 0.1) {
+              duplicated++;
+              pending.push(sleep(5).then(publish));
+            }
+            if (++sent % 200 === 0) progress(label, sent, total);
           }
-          if (Math.random() < 0.1) {
-            duplicated++;
-            pending.push(sleep(5).then(publish));
-          }
-          if (++sent % 200 === 0) progress('fire-lane load', sent, total);
-        }
-        await Promise.all(pending);
-      }),
+          await Promise.all(pending);
+        }),
+      );
+      progress(label, total, total);
+      return {
+        parkedAt,
+        uniqueMessages,
+        duplicated,
+        reordered,
+        publishSeconds: (performance.now() - started) / 1000,
+      };
+    };
+
+    // Warm-up at the same rate (DynamoDB Local's JIT, the functions' first calls), then measure.
+    await drive('warm-up', warmUpSeconds);
+    await sleep(2_000);
+    await cloud.drain();
+    received.length = 0;
+    const telemetryBefore = await countTelemetry();
+    const { parkedAt, uniqueMessages, duplicated, reordered, publishSeconds } = await drive(
+      'fire-lane load',
+      seconds,
     );
-    progress('fire-lane load', total, total);
-    const publishSeconds = (performance.now() - started) / 1000;
     await sleep(3_000);
     await cloud.drain();
 
     const latencies: number[] = [];
-    for (const [thing, times] of parkedAt) {
-      const orders = received.filter((order) => order.sensor === thing);
-      orders.forEach((order, k) => {
-        const at = times[k];
-        if (at !== undefined) latencies.push(order.at - at);
-      });
+    for (const order of received) {
+      const at = parkedAt.get(order.violationId);
+      if (at !== undefined) latencies.push(order.at - at);
     }
-    let stored = 0;
-    for (const sensor of fleet) {
-      let cursor: string | undefined;
-      do {
-        const page = await call(
-          `/compounds/${COMPOUND}/devices/${sensor.thingName}/telemetry?limit=100${cursor ? `&cursor=${cursor}` : ''}`,
-        );
-        stored += page.items.length;
-        cursor = page.nextCursor;
-      } while (cursor);
-    }
+    const stored = (await countTelemetry()) - telemetryBefore;
     const violations = new Set(received.map((order) => order.violationId));
+    const ordersReceived = received.length;
+    // Saturation: every sensor publishes as fast as its PUBACKs come back (the same park/leave mix);
+    // throughput is messages processed per second until the last one is done, beside raw PutItem.
+    const saturate = async (perSensor: number) => {
+      const before = processed;
+      const total = perSensor * fleet.length;
+      const started = performance.now();
+      await Promise.all(
+        fleet.map(async (sensor) => {
+          for (let i = 0; i < perSensor; i++) {
+            const seq = (nextSeq.get(sensor.thingName) ?? 0) + 1;
+            nextSeq.set(sensor.thingName, seq);
+            await sensor.publish(`dt/civic/${COMPOUND}/${sensor.thingName}/occupancy`, {
+              ts: new Date().toISOString(),
+              seq,
+              occupied: seq % 20 === 1,
+            });
+          }
+        }),
+      );
+      while (processed - before < total) await sleep(5);
+      return total / ((performance.now() - started) / 1000);
+    };
+    const saturatedRate = await saturate(saturatedPerSensor);
+    await cloud.drain();
+    await rawPutItemRate(cloud.endpoints.dynamodb, cloud.tableName, 2_000, 'warm-up PutItem');
+    const putRate = await rawPutItemRate(cloud.endpoints.dynamodb, cloud.tableName, 3_000, 'raw PutItem');
+
     if (cloud.lambda.asyncFailures.length > 0) {
       console.error(
         `  ${cloud.lambda.asyncFailures.length} async invocations failed; first: ${JSON.stringify(cloud.lambda.asyncFailures[0]?.responsePayload)}`,
@@ -182,12 +250,18 @@ export const runViolationsBench = async (
       {
         name: `sensor publish → handheld work order, ${rate} msg/s, grace 0, p50 / p99`,
         value: `${ms(percentile(latencies, 50))} / ${ms(percentile(latencies, 99))}`,
-        note: `${latencies.length} work orders; target p99 ≤ 100 ms`,
+        note: `${latencies.length} work orders for ${parkedAt.size} parks (a park overtaken by its own leave is rightly ignored); target p99 ≤ 100 ms`,
+      },
+      { name: 'raw DynamoDB Local PutItem rate (16 in flight)', value: perSecond(putRate) },
+      {
+        name: 'telemetry throughput, saturated (device → rule → SQS → Lambda → DynamoDB + scenarios)',
+        value: perSecond(saturatedRate),
+        note: `${(saturatedRate / putRate).toFixed(2)}× the raw PutItem rate; target ≥ 0.50×`,
       },
       {
-        name: 'telemetry throughput (unique messages stored per second)',
-        value: perSecond(stored / publishSeconds),
-        note: `${stored} stored in ${publishSeconds.toFixed(1)} s`,
+        name: `telemetry stored during the ${rate} msg/s run`,
+        value: String(stored),
+        note: `sent over ${publishSeconds.toFixed(1)} s`,
       },
       {
         name: 'messages sent / duplicated / reordered',
@@ -196,7 +270,7 @@ export const runViolationsBench = async (
       { name: 'lost (unique sent − stored)', value: String(uniqueMessages.size - stored) },
       {
         name: 'duplicate work orders (orders − distinct violations)',
-        value: String(received.length - violations.size),
+        value: String(ordersReceived - violations.size),
       },
     ]);
   } finally {

@@ -16,8 +16,8 @@ export class Devices extends Construct {
 
   constructor(scope: Construct, id: string) {
     super(scope, id);
-    const { region, account } = Stack.of(this);
-    const arn = (resource: string) => `arn:aws:iot:${region}:${account}:${resource}`;
+    const { partition, region, account } = Stack.of(this);
+    const arn = (resource: string) => `arn:${partition}:iot:${region}:${account}:${resource}`;
     const thing = '${iot:Connection.Thing.ThingName}';
 
     this.policy = new CfnPolicy(this, 'DevicePolicy', {

@@ -5,6 +5,7 @@ import { deviceRoutes, registryRoutes, rosterRoutes } from '../functions/registr
 import type { Api } from './api.js';
 import type { FunctionDefaults } from './civic-function.js';
 import type { Devices } from './devices.js';
+import { acknowledgeWildcards } from './nag.js';
 
 /** Feature `registry`: sub-districts, compounds, areas, units, owners, staff, committees, zones, devices. */
 export class Registry extends Construct {
@@ -23,8 +24,8 @@ export class Registry extends Construct {
       fn.addEnvironment('DEVICE_POLICY_NAME', devices.policy.ref);
     }
 
-    const { region, account } = Stack.of(this);
-    const iotArn = (resource: string) => `arn:aws:iot:${region}:${account}:${resource}`;
+    const { partition, region, account } = Stack.of(this);
+    const iotArn = (resource: string) => `arn:${partition}:iot:${region}:${account}:${resource}`;
     for (const fn of api.addCatalogue(this, deviceRoutes, defaults).values()) {
       fn.addEnvironment('DEVICE_POLICY_NAME', devices.policy.ref);
       fn.addToRolePolicy(
@@ -52,6 +53,11 @@ export class Registry extends Construct {
           actions: ['iot:CreateKeysAndCertificate', 'iot:DescribeEndpoint'],
           resources: ['*'],
         }),
+      );
+      acknowledgeWildcards(
+        fn,
+        [iotArn('thing/*'), iotArn('cert/*')],
+        'Things and certificates are created at run time under names and ids not known at deploy time; the functions check tenancy before touching one.',
       );
     }
   }

@@ -1,11 +1,16 @@
-import { ArnFormat, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { CfnTopicRule } from 'aws-cdk-lib/aws-iot';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { violationsRoutes } from '../functions/violations/routes.js';
 import type { Api } from './api.js';
 import { CivicFunction, type FunctionDefaults } from './civic-function.js';
 import type { Devices } from './devices.js';
+import { acknowledgeWildcards } from './nag.js';
 
 /**
  * The ingest rule's SQL. The payload is forwarded base64-encoded so that non-JSON payloads reach the
@@ -15,10 +20,28 @@ export const INGEST_SQL =
   "SELECT encode(*, 'base64') AS payload, topic(3) AS compoundId, topic(4) AS thingName, topic(5) AS signal, " +
   "topic() AS topic, clientid() AS clientId, timestamp() AS receivedAt FROM 'dt/civic/+/+/+'";
 
-/** Feature `violations`: device ingest, scenarios, violations, work orders, escalation. */
+/** How many device messages the ingest function takes at once (SQS allows up to 10 without a window). */
+export const INGEST_BATCH_SIZE = 10;
+/** Receives before a message that keeps failing is moved to the dead-letter queue. */
+export const INGEST_MAX_RECEIVES = 5;
+const INGEST_TIMEOUT = Duration.seconds(10);
+/** How often absence scenarios are checked: the shortest absence lasts an hour. */
+export const ABSENCE_SWEEP_EVERY = Duration.minutes(5);
+
+/**
+ * Feature `violations`: device ingest, scenarios, violations, work orders, escalation.
+ *
+ * Device messages go rule → SQS → ingest function in batches: one BatchWriteItem stores a batch's
+ * telemetry and one BatchGetItem reads its conditions, so the loop's cost per message falls with the
+ * load; a message that keeps failing ends in a dead-letter queue instead of being lost. SQS does not
+ * keep order, and does not need to: the engine orders each thing's messages by its own time and
+ * sequence, and every write is conditional on the version it read.
+ */
 export class Violations extends Construct {
   readonly ingest: CivicFunction;
   readonly ingestRule: CfnTopicRule;
+  readonly ingestQueue: Queue;
+  readonly ingestDeadLetters: Queue;
 
   constructor(
     scope: Construct,
@@ -30,8 +53,9 @@ export class Violations extends Construct {
 
     this.ingest = new CivicFunction(this, 'Ingest', {
       entry: 'violations/ingest.handler.ts',
-      description: 'IoT rule target: stores telemetry, runs the scenarios, dispatches work orders',
+      description: 'Ingest queue consumer: stores telemetry, runs the scenarios, dispatches work orders',
       defaults,
+      timeout: INGEST_TIMEOUT,
       tableAccess: 'read-write',
     });
     // Named, so that the functions that schedule timers can be told its ARN without a dependency cycle.
@@ -43,6 +67,17 @@ export class Violations extends Construct {
       tableAccess: 'read-write',
       functionName: timerFunctionName,
     });
+    // Absence scenarios (a device gone silent, no water use) are found by a sweep, not by a message.
+    const sweep = new Rule(this, 'AbsenceSweep', {
+      description: 'Checks absence scenarios: devices silent or meters unused past their duration',
+      schedule: Schedule.rate(ABSENCE_SWEEP_EVERY),
+      targets: [new LambdaFunction(timers, { event: RuleTargetInput.fromObject({ kind: 'absence-sweep' }) })],
+    });
+    Validations.of(sweep).acknowledge({
+      id: 'Serverless::Serverless-EventBusDLQ',
+      reason:
+        'A sweep that cannot be delivered is made up by the next one minutes later: it carries no data, only the time.',
+    });
     const timerFunctionArn = Stack.of(this).formatArn({
       service: 'lambda',
       resource: 'function',
@@ -53,13 +88,53 @@ export class Violations extends Construct {
       assumedBy: new ServicePrincipal('scheduler.amazonaws.com'),
     });
     timers.grantInvoke(schedulerRole);
+    this.ingestDeadLetters = new Queue(this, 'IngestDeadLetters', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(this.ingestDeadLetters).acknowledge(
+      {
+        id: 'AwsSolutions::AwsSolutions-SQS3',
+        reason: 'This queue is itself the dead-letter queue of the ingest queue.',
+      },
+      {
+        id: 'Serverless::Serverless-SQSRedrivePolicy',
+        reason: 'This queue is itself the dead-letter queue; operators redrive from it by hand.',
+      },
+    );
+    this.ingestQueue = new Queue(this, 'IngestQueue', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      // AWS's advice for a Lambda event source: at least six times the function's timeout.
+      visibilityTimeout: Duration.seconds(6 * INGEST_TIMEOUT.toSeconds()),
+      retentionPeriod: Duration.days(4),
+      deadLetterQueue: { queue: this.ingestDeadLetters, maxReceiveCount: INGEST_MAX_RECEIVES },
+    });
+    this.ingest.addEventSource(
+      new SqsEventSource(this.ingestQueue, {
+        batchSize: INGEST_BATCH_SIZE,
+        reportBatchItemFailures: true,
+      }),
+    );
+    Validations.of(this.ingest).acknowledge({
+      id: 'Serverless::Serverless-LambdaEventSourceMappingDestination',
+      reason:
+        "SQS event sources take no on-failure destination: the ingest queue's redrive policy moves a message that keeps failing to its dead-letter queue.",
+    });
+    const ruleRole = new Role(this, 'IngestRuleRole', {
+      assumedBy: new ServicePrincipal('iot.amazonaws.com'),
+    });
+    this.ingestQueue.grantSendMessages(ruleRole);
     this.ingestRule = new CfnTopicRule(this, 'IngestRule', {
       topicRulePayload: {
-        description: 'Device telemetry, events and heartbeats to the ingest function',
+        description: 'Device telemetry, events and heartbeats to the ingest queue',
         sql: INGEST_SQL,
         awsIotSqlVersion: '2016-03-23',
         ruleDisabled: false,
-        actions: [{ lambda: { functionArn: this.ingest.functionArn } }],
+        actions: [
+          { sqs: { queueUrl: this.ingestQueue.queueUrl, roleArn: ruleRole.roleArn, useBase64: false } },
+        ],
         errorAction: {
           cloudwatchLogs: {
             logGroupName: devices.ruleErrors.logGroupName,
@@ -67,11 +142,6 @@ export class Violations extends Construct {
           },
         },
       },
-    });
-    this.ingest.addPermission('IotRuleInvoke', {
-      principal: new ServicePrincipal('iot.amazonaws.com'),
-      sourceArn: this.ingestRule.attrArn,
-      sourceAccount: Stack.of(this).account,
     });
 
     // Construct ids come from the handler names: ListTelemetry, ListRejectedTelemetry, …
@@ -82,23 +152,30 @@ export class Violations extends Construct {
       fn.addEnvironment('TIMER_FUNCTION_ARN', timerFunctionArn);
       fn.addEnvironment('SCHEDULER_ROLE_ARN', schedulerRole.roleArn);
     }
-    const { region, account } = Stack.of(this);
+    const { partition, region, account } = Stack.of(this);
+    const commandTopics = `arn:${partition}:iot:${region}:${account}:topic/cmd/civic/*`;
+    const schedules = `arn:${partition}:scheduler:${region}:${account}:schedule/default/*`;
     for (const fn of [this.ingest, timers]) {
-      fn.addToRolePolicy(
-        new PolicyStatement({
-          actions: ['iot:Publish'],
-          resources: [`arn:aws:iot:${region}:${account}:topic/cmd/civic/*`],
-        }),
-      );
+      fn.addToRolePolicy(new PolicyStatement({ actions: ['iot:Publish'], resources: [commandTopics] }));
       fn.addToRolePolicy(
         new PolicyStatement({
           actions: ['scheduler:CreateSchedule', 'scheduler:DeleteSchedule'],
-          resources: [`arn:aws:scheduler:${region}:${account}:schedule/default/*`],
+          resources: [schedules],
         }),
       );
       fn.addToRolePolicy(
         new PolicyStatement({ actions: ['iam:PassRole'], resources: [schedulerRole.roleArn] }),
       );
+      acknowledgeWildcards(
+        fn,
+        [commandTopics, schedules],
+        'Work orders go to handhelds and deadlines to schedules whose names are only known at run time: publish is limited to cmd/civic/*, schedules to the default group.',
+      );
     }
+    acknowledgeWildcards(
+      schedulerRole,
+      [`${timers.functionArn}:*`],
+      'grantInvoke adds the function ARN with :* so the scheduler may invoke its versions; it is one function.',
+    );
   }
 }

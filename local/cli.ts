@@ -54,6 +54,7 @@ civic-cell local cloud ready in ${seconds} s — ${cloud.stack.functions.length}
   IoT control plane   ${endpoints.iotControl}      (things, certificates, policies)
   Step Functions      ${endpoints.stepFunctions}
   Scheduler           ${endpoints.scheduler}      (EventBridge Scheduler: one-time and recurring schedules)
+  SQS                 ${endpoints.sqs}      (${cloud.stack.queues.length} queues, in memory; ${cloud.stack.eventSourceMappings.length} Lambda event source mapping(s))
   Control plane       ${endpoints.control}      (JWKS, tokens, device certificates)
 
 Tokens (one per role; valid 12 h):
@@ -68,6 +69,7 @@ The AWS SDK from your shell: export ${Object.entries({
   AWS_ACCESS_KEY_ID: 'local',
   AWS_SECRET_ACCESS_KEY: 'local',
   AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
+  AWS_ENDPOINT_URL_SQS: endpoints.sqs,
 })
   .map(([key, value]) => `${key}=${value}`)
   .join(' ')}

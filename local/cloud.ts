@@ -9,11 +9,13 @@ import { type LocalBroker, startBroker } from './iot/broker.js';
 import { ensureCa, type LocalCa } from './iot/ca.js';
 import { type LocalIotControlPlane, startIotControlPlane } from './iot/control-plane.js';
 import { startIotDataPlane } from './iot/data-plane.js';
+import { startEventSourceMappings } from './lambda/event-source-mappings.js';
 import { LambdaService, type LambdaServiceOptions } from './lambda/service.js';
 import { freePort } from './ports.js';
 import { RulesEngine } from './rules-engine.js';
 import { type LocalScheduler, startScheduler } from './scheduler/index.js';
 import { startSchedules } from './schedules.js';
+import { type LocalSqs, startSqs } from './sqs/index.js';
 import { startStepFunctions } from './stepfunctions/index.js';
 import { ensureSynthesized } from './synth.js';
 import { LOCAL_REGION, type LocalStack, loadTemplate, Resolver, readStack } from './template.js';
@@ -30,6 +32,7 @@ export const DEFAULT_PORTS = {
   iotControl: 8082,
   stepFunctions: 8083,
   scheduler: 8084,
+  sqs: 8085,
   control: 8090,
 };
 export type Ports = typeof DEFAULT_PORTS;
@@ -49,6 +52,8 @@ export interface LocalCloudOptions {
   asyncRetryDelaysMs?: number[];
   /** Scales rate() schedules and Step Functions waits, for tests. */
   timeScale?: number;
+  /** Scales SQS visibility timeouts (only those), so a failed batch comes back quickly in tests. */
+  visibilityTimeoutScale?: number;
   log?: (line: string) => void;
   functionLog?: (functionName: string, line: string) => void;
   onInvocation?: LambdaServiceOptions['onInvocation'];
@@ -66,6 +71,8 @@ export interface LocalCloud {
     stepFunctions: string;
     /** The EventBridge Scheduler API (AWS_ENDPOINT_URL_SCHEDULER). */
     scheduler: string;
+    /** The SQS API (AWS_ENDPOINT_URL_SQS); the template's queue URLs point here. */
+    sqs: string;
     control: string;
   };
   tableName: string;
@@ -78,11 +85,17 @@ export interface LocalCloud {
   lambda: LambdaService;
   /** EventBridge Scheduler: schedules created through its API, held in memory. */
   scheduler: LocalScheduler;
+  /** SQS: the template's queues, in memory, fed by rules and drained by event source mappings. */
+  sqs: LocalSqs;
   rules: RulesEngine;
   /** The environment a Node process needs to talk to the local cloud with the ordinary AWS SDK. */
   sdkEnvironment: Record<string, string>;
   token(request: LocalTokenRequest): Promise<string>;
-  /** Waits until every queued async invocation (rules, schedules) has finished, retries included. */
+  /**
+   * Waits until every queued async invocation (rules, schedules) has finished, retries included, and every
+   * queue an event source mapping reads is empty with no batch in flight: each message was either deleted
+   * or moved to its dead-letter queue.
+   */
   drain(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -90,8 +103,10 @@ export interface LocalCloud {
 const resolvePorts = async (ports: Partial<Ports> | undefined, fallback: Ports): Promise<Ports> => {
   // Callers that predate the IoT control plane and ask for a free local control plane get a free one too.
   const merged = { ...fallback, ...(ports?.control === 0 ? { iotControl: 0 } : {}), ...ports };
-  // The API's own URL is part of the template's environment (GetAtt ApiEndpoint), so it is fixed first.
+  // The API's own URL is part of the template's environment (GetAtt ApiEndpoint), so it is fixed first;
+  // so is SQS's, which every queue URL (Ref) contains.
   if (merged.api === 0) merged.api = await freePort();
+  if (merged.sqs === 0) merged.sqs = await freePort();
   return merged;
 };
 
@@ -143,14 +158,17 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
         log,
       });
     }
-    const apiUrl = `http://127.0.0.1:${ports.api}`;
+    const localEndpoints = {
+      apiUrl: `http://127.0.0.1:${ports.api}`,
+      sqsUrl: `http://127.0.0.1:${ports.sqs}`,
+    };
     const template = loadTemplate(cdkOut, STACK_NAME);
     const stack = readStack(template, {
       stackName: STACK_NAME,
       cdkOut,
-      endpoints: { apiUrl },
+      endpoints: localEndpoints,
     });
-    const resolver = new Resolver(template, STACK_NAME, { apiUrl });
+    const resolver = new Resolver(template, STACK_NAME, localEndpoints);
     const iotPolicyNames = Object.entries(template.Resources)
       .filter(([, resource]) => resource.Type === 'AWS::IoT::Policy')
       .map(([logicalId]) => resolver.physicalId(logicalId));
@@ -190,7 +208,16 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
       AWS_ENDPOINT_URL_IOT: `http://127.0.0.1:${iotControlPort}`,
       AWS_ENDPOINT_URL_SFN: `http://127.0.0.1:${sfnPort}`,
       AWS_ENDPOINT_URL_SCHEDULER: `http://127.0.0.1:${schedulerPort}`,
+      AWS_ENDPOINT_URL_SQS: localEndpoints.sqsUrl,
     };
+
+    const sqs = await startSqs({
+      queues: stack.queues,
+      port: ports.sqs,
+      visibilityTimeoutScale: options.visibilityTimeoutScale,
+      log,
+    });
+    cleanups.push(() => sqs.close());
 
     const lambda = new LambdaService(stack.functions, {
       baseEnvironment: { ...sdkEnvironment, PATH: process.env.PATH ?? '/usr/bin:/bin' },
@@ -198,12 +225,28 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
       log,
       functionLog: options.functionLog,
       onInvocation: options.onInvocation,
-      onAsyncFailure: (record) =>
+      onAsyncFailure: ({ destination, ...failure }) => {
         log(
-          `lambda ${record.requestContext.functionArn}: retries exhausted → ${record.destination ?? 'dropped'}: ${record.responsePayload.errorMessage}`,
-        ),
+          `lambda ${failure.requestContext.functionArn}: retries exhausted → ${destination ?? 'dropped'}: ${failure.responsePayload.errorMessage}`,
+        );
+        // A queue destination receives the record as AWS sends it (without the local `destination`).
+        const queue = destination === undefined ? undefined : sqs.service.findQueue(destination);
+        try {
+          queue?.send({ body: JSON.stringify(failure) });
+        } catch (error) {
+          log(`lambda: the failure record could not be sent to ${destination}: ${(error as Error).message}`);
+        }
+      },
     });
     cleanups.push(() => lambda.stop());
+
+    const mappings = startEventSourceMappings({
+      mappings: stack.eventSourceMappings,
+      sqs: sqs.service,
+      lambda,
+      log,
+    });
+    cleanups.push(() => mappings.stop());
 
     const scheduler = await startScheduler({
       port: schedulerPort,
@@ -218,6 +261,7 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
     const rules = new RulesEngine({
       rules: stack.topicRules,
       lambda,
+      sqs: sqs.service,
       publish: async (topic, payload, qos) => broker?.publish(topic, payload, qos),
       log,
     });
@@ -290,6 +334,7 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
       iotControl: iotControl.endpoint,
       stepFunctions: stepFunctions.endpoint,
       scheduler: scheduler.endpoint,
+      sqs: sqs.endpoint,
       control: control.url,
     };
     mkdirSync(dataDir, { recursive: true });
@@ -322,6 +367,7 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
       iotControl,
       lambda,
       scheduler,
+      sqs,
       rules,
       sdkEnvironment: {
         ...sdkEnvironment,
@@ -331,7 +377,33 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
         AWS_ENDPOINT_URL_SCHEDULER: scheduler.endpoint,
       },
       token: (request) => mintRoleToken(issuer, clientId, request),
-      drain: () => lambda.drain(),
+      drain: async () => {
+        const mapped = stack.eventSourceMappings
+          .filter((mapping) => mapping.enabled)
+          .map((mapping) => sqs.service.queue(mapping.eventSourceArn));
+        const quiet = () =>
+          lambda.asyncInFlight === 0 && mappings.inFlight === 0 && mapped.every((queue) => queue.size === 0);
+        // Quiet twice, a turn of the event loop apart: a finished batch or invocation may still be handing
+        // work on (an async invocation, a message) in callbacks that have not run yet.
+        for (let quietTurns = 0; quietTurns < 2; ) {
+          await lambda.drain();
+          await mappings.idle();
+          if (quiet()) {
+            quietTurns++;
+            await new Promise((resolve) => setImmediate(resolve));
+            continue;
+          }
+          quietTurns = 0;
+          if (lambda.asyncInFlight > 0 || mappings.inFlight > 0) continue;
+          // Stopped: the queues will not change any more.
+          if (mapped.some((queue) => queue.closed)) return;
+          // Messages wait: visible ones for a poller about to take them, in-flight ones for their visibility
+          // timeout to end. Either changes the queue.
+          const woken = new AbortController();
+          await Promise.race(mapped.map((queue) => queue.changed({ signal: woken.signal })));
+          woken.abort();
+        }
+      },
       stop: stopAll,
     };
   } catch (error) {

@@ -37,8 +37,23 @@ const spawnDynamoDbLocal = (options: { port: number; dataDir?: string }): ChildP
     '-disableTelemetry',
   ];
   args.push(...(options.dataDir === undefined ? ['-inMemory'] : ['-dbPath', options.dataDir]));
-  return spawn('java', args, { cwd: home, stdio: ['ignore', 'pipe', 'pipe'] });
+  // A watchdog shell holds the JVM: it stops it when told to (TERM), and also when this process dies
+  // however it dies (even SIGKILL), because then the pipe on the shell's stdin closes. Without it a
+  // hard-killed `npm start` left the JVM running and holding its port.
+  const watchdog =
+    // (An asynchronous list reads /dev/null unless told otherwise: fd 3 keeps the real stdin.)
+    'exec 3<&0; java "$@" </dev/null & jvm=$!; ' +
+    "trap 'kill $jvm 2>/dev/null; wait $jvm; exit 143' TERM INT; " +
+    '(cat <&3 >/dev/null; kill $jvm 2>/dev/null) & ' +
+    'wait $jvm';
+  return spawn('sh', ['-c', watchdog, 'dynamodb-local', ...args], {
+    cwd: home,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
 };
+
+/** What `sh` exits with when the command (java) is not found. */
+const COMMAND_NOT_FOUND = 127;
 
 export class JavaMissingError extends Error {
   override name = 'JavaMissingError';
@@ -80,7 +95,10 @@ export const startDynamoDbLocal = async (options: {
     exited = error.code === 'ENOENT' ? new JavaMissingError() : error;
   });
   child.on('exit', (code) => {
-    exited ??= new Error(`DynamoDB Local exited with code ${code}: ${output.join('').slice(-2000)}`);
+    exited ??=
+      code === COMMAND_NOT_FOUND
+        ? new JavaMissingError()
+        : new Error(`DynamoDB Local exited with code ${code}: ${output.join('').slice(-2000)}`);
   });
 
   const endpoint = `http://127.0.0.1:${port}`;
@@ -121,6 +139,7 @@ export const startDynamoDbLocal = async (options: {
           clearTimeout(timer);
           resolve();
         });
+        child.stdin?.end();
         child.kill('SIGTERM');
       }),
   };

@@ -1,4 +1,4 @@
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /**
  * Writes a response as AWS restJson1 services do: a JSON body (or none), and on errors the
@@ -19,4 +19,29 @@ export const sendRestJson = (
       ...(errorType === undefined ? {} : { 'x-amzn-errortype': errorType }),
     })
     .end(text);
+};
+
+/**
+ * Reads a request's JSON body for the HTTP stand-ins: an empty body is `{}`; a body over `maxBytes` or
+ * not JSON is refused with the error `fail` makes (each service has its own error shape).
+ */
+export const readJsonBody = async (
+  req: IncomingMessage,
+  maxBytes: number,
+  fail: (message: string) => Error,
+): Promise<unknown> => {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > maxBytes) throw fail(`The request body is larger than ${maxBytes} bytes.`);
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (text.trim() === '') return {};
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw fail('The request body is not JSON.');
+  }
 };

@@ -1,6 +1,7 @@
 import type { DevicePublish } from './iot/broker.js';
 import { type CompiledRule, compileRule, topicMatches, UnsupportedSqlError } from './iot-sql/index.js';
 import type { LambdaService } from './lambda/service.js';
+import type { SqsService } from './sqs/index.js';
 import type { TopicRuleAction, TopicRuleSpec } from './template.js';
 
 export class RuleStartError extends Error {
@@ -19,6 +20,8 @@ export interface RuleActionFailure {
 export interface RulesEngineOptions {
   rules: TopicRuleSpec[];
   lambda: LambdaService;
+  /** The queues SQS actions send to. */
+  sqs: Pick<SqsService, 'queue'>;
   /** Publishes as the cloud (republish actions). */
   publish(topic: string, payload: Buffer, qos: 0 | 1): Promise<void>;
   log?: (line: string) => void;
@@ -43,8 +46,9 @@ const substitute = (template: string, message: DevicePublish): string =>
 /**
  * The AWS IoT rules engine for the template's TopicRules: every accepted device publish is matched
  * against each rule's FROM filter, its SQL evaluated, and its actions run. A Lambda action is an async
- * invocation (Lambda then retries and uses the on-failure destination, as on AWS); when an action
- * cannot be carried out at all, the rule's error action receives the failure.
+ * invocation (Lambda then retries and uses the on-failure destination, as on AWS); an SQS action sends
+ * the result as the message body; when an action cannot be carried out at all, the rule's error action
+ * receives the failure.
  */
 export class RulesEngine {
   private readonly rules: ActiveRule[];
@@ -68,6 +72,7 @@ export class RulesEngine {
     for (const { spec } of this.rules) {
       for (const action of [...spec.actions, ...(spec.errorAction ? [spec.errorAction] : [])]) {
         if (action.kind === 'lambda') options.lambda.spec(action.functionArn);
+        if (action.kind === 'sqs') options.sqs.queue(action.queueUrl);
       }
     }
   }
@@ -124,6 +129,14 @@ export class RulesEngine {
       case 'cloudwatchLogs':
         this.options.log?.(`rule log ${action.logGroupName}: ${JSON.stringify(output)}`);
         return;
+      case 'sqs': {
+        const bytes = Buffer.isBuffer(output) ? output : Buffer.from(JSON.stringify(output));
+        // A send SQS refuses (size, characters) rejects, and so reaches the error action.
+        this.options.sqs
+          .queue(action.queueUrl)
+          .send({ body: action.useBase64 ? bytes.toString('base64') : bytes.toString('utf8') });
+        return;
+      }
     }
   }
 
@@ -154,12 +167,18 @@ export class RulesEngine {
   }
 }
 
-const describe = (action: TopicRuleAction) =>
-  action.kind === 'lambda'
-    ? action.functionArn
-    : action.kind === 'republish'
-      ? action.topic
-      : action.logGroupName;
+const describe = (action: TopicRuleAction) => {
+  switch (action.kind) {
+    case 'lambda':
+      return action.functionArn;
+    case 'republish':
+      return action.topic;
+    case 'cloudwatchLogs':
+      return action.logGroupName;
+    case 'sqs':
+      return action.queueUrl;
+  }
+};
 
 /** A Lambda action receives JSON; a raw non-JSON payload (SELECT * on binary) arrives base64-encoded. */
 const parseOrRaw = (payload: Buffer): unknown => {

@@ -1,7 +1,7 @@
 /**
  * Reads the synthesized CloudFormation template and resolves what the local cloud needs from it:
  * tables, functions (with their bundled assets and environment), HTTP API routes and authorizers, IoT
- * topic rules, state machines and schedules. Intrinsic functions are resolved to local physical names,
+ * topic rules, state machines, schedules, SQS queues and Lambda event source mappings. Intrinsic functions are resolved to local physical names,
  * so the same template that deploys runs here unchanged. Anything the local cloud cannot honour fails
  * loudly at start, naming the resource.
  */
@@ -32,6 +32,12 @@ export interface CloudFormationTemplate {
 export interface LocalEndpoints {
   /** e.g. http://127.0.0.1:3000 — what GetAtt HttpApi.ApiEndpoint resolves to. */
   apiUrl: string;
+  /**
+   * e.g. http://127.0.0.1:8085 — the local SQS endpoint queue URLs point at. The SQS SDK sends each request
+   * to its QueueUrl's host (unless the client has an explicit `endpoint`), so a handler given a queue URL
+   * must be given one that reaches the local SQS. Without it, URLs use the unreachable sqs.<region>.localhost.
+   */
+  sqsUrl?: string;
 }
 
 export interface TableSpec {
@@ -84,7 +90,40 @@ export interface TopicRuleSpec {
 export type TopicRuleAction =
   | { kind: 'lambda'; functionArn: string }
   | { kind: 'republish'; topic: string; qos: number }
-  | { kind: 'cloudwatchLogs'; logGroupName: string };
+  | { kind: 'cloudwatchLogs'; logGroupName: string }
+  | { kind: 'sqs'; queueUrl: string; useBase64: boolean };
+
+/** A standard SQS queue (FIFO queues are refused). Times in seconds, with CloudFormation's defaults. */
+export interface QueueSpec {
+  logicalId: string;
+  queueName: string;
+  /** What Ref resolves to. */
+  url: string;
+  arn: string;
+  fifo: boolean;
+  visibilityTimeoutSeconds: number;
+  messageRetentionSeconds: number;
+  delaySeconds: number;
+  receiveMessageWaitTimeSeconds: number;
+  maximumMessageSize: number;
+  /** The redrive policy: the dead-letter queue (one of this stack's) and the receives before a move. */
+  deadLetter?: { targetArn: string; maxReceiveCount: number };
+}
+
+/** An SQS event source mapping: Lambda's poller feeding a queue's messages to a function in batches. */
+export interface EventSourceMappingSpec {
+  logicalId: string;
+  functionName: string;
+  /** The ARN of one of this stack's queues. */
+  eventSourceArn: string;
+  batchSize: number;
+  maximumBatchingWindowSeconds: number;
+  /** FunctionResponseTypes has ReportBatchItemFailures: the function may fail single records. */
+  reportBatchItemFailures: boolean;
+  enabled: boolean;
+  /** ScalingConfig.MaximumConcurrency: batches in flight at once. */
+  maximumConcurrency?: number;
+}
 
 export interface StateMachineSpec {
   logicalId: string;
@@ -116,6 +155,8 @@ export interface LocalStack {
   stateMachines: StateMachineSpec[];
   schedules: ScheduleSpec[];
   userPools: UserPoolSpec[];
+  queues: QueueSpec[];
+  eventSourceMappings: EventSourceMappingSpec[];
   outputs: Record<string, string>;
 }
 
@@ -171,7 +212,7 @@ export class Resolver {
       case 'AWS::ApiGatewayV2::Api':
         return shortHash(`api/${logicalId}`, 10);
       case 'AWS::SQS::Queue':
-        return `http://sqs.${LOCAL_REGION}.localhost/${LOCAL_ACCOUNT}/${this.explicitName(resource, 'QueueName') ?? generatedName(this.stackName, logicalId, 80)}`;
+        return `${this.endpoints.sqsUrl ?? `http://sqs.${LOCAL_REGION}.localhost`}/${LOCAL_ACCOUNT}/${this.explicitName(resource, 'QueueName') ?? generatedName(this.stackName, logicalId, 80)}`;
       case 'AWS::IoT::TopicRule':
         return (
           this.explicitName(resource, 'RuleName') ??
@@ -466,6 +507,110 @@ export const readStack = (
     };
   });
 
+  const inRange = (logicalId: string, name: string, value: number, min: number, max: number) => {
+    if (!Number.isInteger(value) || value < min || value > max)
+      throw new TemplateError(`${logicalId}: ${name} ${value} is outside ${min}–${max}`);
+    return value;
+  };
+  const queues: QueueSpec[] = byType('AWS::SQS::Queue').map(([logicalId, resource]) => {
+    const p = resolver.resolve(props(resource)) as Record<string, unknown>;
+    if (p.FifoQueue === true || p.FifoQueue === 'true')
+      throw new TemplateError(`${logicalId}: FIFO queues are not supported locally`);
+    const url = resolver.physicalId(logicalId);
+    // CloudFormation takes the redrive policy as a JSON object or as its string form.
+    const redrive = (typeof p.RedrivePolicy === 'string' ? JSON.parse(p.RedrivePolicy) : p.RedrivePolicy) as
+      | { deadLetterTargetArn?: string; maxReceiveCount?: number | string }
+      | undefined;
+    if (redrive !== undefined && typeof redrive.deadLetterTargetArn !== 'string')
+      throw new TemplateError(`${logicalId}: RedrivePolicy without a deadLetterTargetArn`);
+    const number = (name: string, fallback: number, min: number, max: number) =>
+      inRange(logicalId, name, Number(p[name] ?? fallback), min, max);
+    return {
+      logicalId,
+      queueName: resolver.getAtt(logicalId, 'QueueName') as string,
+      url,
+      arn: resolver.getAtt(logicalId, 'Arn') as string,
+      fifo: false,
+      visibilityTimeoutSeconds: number('VisibilityTimeout', 30, 0, 43_200),
+      messageRetentionSeconds: number('MessageRetentionPeriod', 345_600, 60, 1_209_600),
+      delaySeconds: number('DelaySeconds', 0, 0, 900),
+      receiveMessageWaitTimeSeconds: number('ReceiveMessageWaitTimeSeconds', 0, 0, 20),
+      maximumMessageSize: number('MaximumMessageSize', 1_048_576, 1024, 1_048_576),
+      deadLetter:
+        redrive === undefined
+          ? undefined
+          : {
+              targetArn: redrive.deadLetterTargetArn as string,
+              maxReceiveCount: inRange(
+                logicalId,
+                'maxReceiveCount',
+                Number(redrive.maxReceiveCount),
+                1,
+                1000,
+              ),
+            },
+    };
+  });
+  for (const queue of queues) {
+    if (queue.deadLetter !== undefined && !queues.some(({ arn }) => arn === queue.deadLetter?.targetArn)) {
+      throw new TemplateError(
+        `${queue.logicalId}: dead-letter queue ${queue.deadLetter.targetArn} is not a queue of this stack`,
+      );
+    }
+  }
+
+  const eventSourceMappings: EventSourceMappingSpec[] = byType('AWS::Lambda::EventSourceMapping').map(
+    ([logicalId, resource]) => {
+      const p = props(resource);
+      const eventSourceArn = p.EventSourceArn === undefined ? undefined : resolver.string(p.EventSourceArn);
+      const queue = queues.find(({ arn }) => arn === eventSourceArn);
+      if (queue === undefined) {
+        throw new TemplateError(
+          `${logicalId}: event source ${eventSourceArn ?? '(none)'} is not an SQS queue of this stack; only those run locally`,
+        );
+      }
+      if (p.FilterCriteria !== undefined)
+        throw new TemplateError(`${logicalId}: event filtering (FilterCriteria) is not supported locally`);
+      const functionName = functionNameOf(resolver.string(p.FunctionName));
+      const target = functions.find((fn) => fn.functionName === functionName);
+      if (target === undefined)
+        throw new TemplateError(`${logicalId}: function ${functionName} is not a function of this stack`);
+      // Lambda refuses to create the mapping when the function could outlive a message's invisibility.
+      if (target.timeoutSeconds > queue.visibilityTimeoutSeconds) {
+        throw new TemplateError(
+          `${logicalId}: the queue's visibility timeout (${queue.visibilityTimeoutSeconds} s) is less than the function timeout (${target.timeoutSeconds} s)`,
+        );
+      }
+      const batchingWindow = inRange(
+        logicalId,
+        'MaximumBatchingWindowInSeconds',
+        Number(p.MaximumBatchingWindowInSeconds ?? 0),
+        0,
+        300,
+      );
+      const batchSize = inRange(logicalId, 'BatchSize', Number(p.BatchSize ?? 10), 1, 10_000);
+      if (batchSize > 10 && batchingWindow === 0)
+        throw new TemplateError(`${logicalId}: a BatchSize over 10 needs a MaximumBatchingWindowInSeconds`);
+      const concurrency = (p.ScalingConfig as { MaximumConcurrency?: number } | undefined)
+        ?.MaximumConcurrency;
+      return {
+        logicalId,
+        functionName,
+        eventSourceArn: queue.arn,
+        batchSize,
+        maximumBatchingWindowSeconds: batchingWindow,
+        reportBatchItemFailures: ((p.FunctionResponseTypes as string[] | undefined) ?? []).includes(
+          'ReportBatchItemFailures',
+        ),
+        enabled: p.Enabled !== false && p.Enabled !== 'false',
+        maximumConcurrency:
+          concurrency === undefined
+            ? undefined
+            : inRange(logicalId, 'MaximumConcurrency', Number(concurrency), 2, 1000),
+      };
+    },
+  );
+
   const ruleAction = (ruleId: string, action: Record<string, any>): TopicRuleAction => {
     const [kind, config] = Object.entries(action)[0] ?? [];
     switch (kind) {
@@ -475,6 +620,14 @@ export const readStack = (
         return { kind: 'republish', topic: resolver.string(config.Topic), qos: Number(config.Qos ?? 0) };
       case 'CloudwatchLogs':
         return { kind: 'cloudwatchLogs', logGroupName: resolver.string(config.LogGroupName) };
+      case 'Sqs': {
+        const queueUrl = resolver.string(config.QueueUrl);
+        if (!queues.some(({ url }) => url === queueUrl))
+          throw new TemplateError(
+            `Topic rule ${ruleId}: SQS action into ${queueUrl}, not a queue of this stack`,
+          );
+        return { kind: 'sqs', queueUrl, useBase64: config.UseBase64 === true || config.UseBase64 === 'true' };
+      }
       default:
         throw new TemplateError(`Topic rule ${ruleId}: action ${kind} is not supported locally`);
     }
@@ -543,5 +696,17 @@ export const readStack = (
     Object.entries(template.Outputs ?? {}).map(([key, output]) => [key, resolver.string(output.Value)]),
   );
 
-  return { stackName, tables, functions, routes, topicRules, stateMachines, schedules, userPools, outputs };
+  return {
+    stackName,
+    tables,
+    functions,
+    routes,
+    topicRules,
+    stateMachines,
+    schedules,
+    userPools,
+    queues,
+    eventSourceMappings,
+    outputs,
+  };
 };

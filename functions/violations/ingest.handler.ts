@@ -1,69 +1,180 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
+import type { SQSBatchResponse } from 'aws-lambda';
+import { z } from 'zod';
+import type { DeviceDirectoryEntry } from '../registry/store.js';
+import { ProblemError } from '../shared/errors.js';
 import { logger } from '../shared/observability.js';
-import { decideIngest, type IngestDecision, ruleEventSchema, workOrderReportSchema } from './domain.js';
-import { cachedDeviceDirectory, evaluateDeviceMessage, onWorkOrderReport } from './loop.js';
-import { recordIngest } from './store.js';
+import {
+  decideIngest,
+  type IngestDecision,
+  type RuleEvent,
+  ruleEventSchema,
+  workOrderReportSchema,
+} from './domain.js';
+import { cachedDeviceDirectory, type DeviceMessage, evaluateDeviceBatch, onWorkOrderReport } from './loop.js';
+import { recordIngestBatch } from './store.js';
+
+/** The part of an SQS event record the function reads. */
+const sqsEventSchema = z.object({
+  Records: z.array(z.object({ messageId: z.string().min(1), body: z.string() }).loose()),
+});
+
+/** Why a known thing may still not speak on this topic, or undefined when it may. */
+const refusal = (thingName: string, compoundId: string, device: DeviceDirectoryEntry | undefined) =>
+  device === undefined
+    ? `unknown thing ${thingName}: not in the device registry`
+    : device.status !== 'active'
+      ? `thing ${thingName} is decommissioned`
+      : device.compoundId !== compoundId
+        ? `thing ${thingName} belongs to another compound, not ${compoundId}`
+        : undefined;
+
+interface Entry {
+  messageId: string;
+  ruleEvent: RuleEvent;
+  decision: IngestDecision;
+}
 
 /**
- * Target of the ingest TopicRule (invoked asynchronously by AWS IoT). A message that is not valid
- * telemetry is recorded as rejected with its reason and the function succeeds, so bad devices never
- * cause retries; only infrastructure failures throw, and those go to the failure destination.
+ * Consumer of the ingest queue, which the ingest TopicRule fills with one message per device publish.
+ * A batch is stored with one BatchWriteItem (telemetry, or rejected telemetry with its reason: a bad
+ * device never causes a retry) and evaluated device by device. Only failures of the loop itself are
+ * reported back, per record, so SQS retries just those and, after five receives, moves them to the
+ * dead-letter queue.
  */
 export const handler = middy()
   .use(injectLambdaContext(logger, { resetKeys: true }))
-  .handler(async (event: unknown) => {
-    const parsed = ruleEventSchema.safeParse(event);
-    if (!parsed.success) {
-      // The rule SQL shapes this event; a mismatch is a deployment bug, not device input.
-      throw new Error(`Ingest rule event does not match the expected shape: ${parsed.error.message}`);
+  .handler(async (event: unknown): Promise<SQSBatchResponse> => {
+    const { Records } = sqsEventSchema.parse(event);
+    const failed = new Set<string>();
+    const entries: Entry[] = [];
+    for (const record of Records) {
+      let body: unknown;
+      try {
+        body = JSON.parse(record.body);
+      } catch {
+        body = undefined;
+      }
+      const parsed = ruleEventSchema.safeParse(body);
+      if (!parsed.success) {
+        // The rule SQL shapes the body; a mismatch is a deployment bug, not device input: keep it.
+        logger.error('Queue message is not an ingest rule event', { messageId: record.messageId });
+        failed.add(record.messageId);
+        continue;
+      }
+      entries.push({
+        messageId: record.messageId,
+        ruleEvent: parsed.data,
+        decision: decideIngest(parsed.data),
+      });
     }
-    const ruleEvent = parsed.data;
-    const topic =
-      ruleEvent.topic ?? `dt/civic/${ruleEvent.compoundId}/${ruleEvent.thingName}/${ruleEvent.signal}`;
-    let decision: IngestDecision = decideIngest(ruleEvent);
-    const device = decision.kind === 'accepted' ? await cachedDeviceDirectory(decision.thingName) : undefined;
-    if (decision.kind === 'accepted') {
-      const reason =
-        device === undefined
-          ? `unknown thing ${decision.thingName}: not in the device registry`
-          : device.status !== 'active'
-            ? `thing ${decision.thingName} is decommissioned`
-            : device.compoundId !== decision.compoundId
-              ? `thing ${decision.thingName} belongs to another compound, not ${decision.compoundId}`
-              : undefined;
+
+    const things = [
+      ...new Set(
+        entries.flatMap(({ decision }) => (decision.kind === 'accepted' ? [decision.thingName] : [])),
+      ),
+    ];
+    const directory = new Map(
+      await Promise.all(things.map(async (thing) => [thing, await cachedDeviceDirectory(thing)] as const)),
+    );
+    for (const entry of entries) {
+      const { decision } = entry;
+      if (decision.kind !== 'accepted') continue;
+      const reason = refusal(decision.thingName, decision.compoundId, directory.get(decision.thingName));
       if (reason !== undefined)
-        decision = {
+        entry.decision = {
           kind: 'rejected',
           compoundId: decision.compoundId,
           reason,
           receivedAt: decision.receivedAt,
         };
     }
-    const stored = await recordIngest(decision, {
-      clientId: ruleEvent.clientId,
-      topic,
-      payloadBase64: ruleEvent.payload,
-    });
-    if (decision.kind === 'rejected') {
-      logger.warn('Rejected telemetry', { topic, clientId: ruleEvent.clientId, reason: decision.reason });
+
+    await recordIngestBatch(
+      entries.map(({ ruleEvent, decision }) => ({
+        decision,
+        meta: {
+          clientId: ruleEvent.clientId,
+          topic:
+            ruleEvent.topic ?? `dt/civic/${ruleEvent.compoundId}/${ruleEvent.thingName}/${ruleEvent.signal}`,
+          payloadBase64: ruleEvent.payload,
+        },
+      })),
+    );
+    for (const { ruleEvent, decision } of entries) {
+      if (decision.kind === 'rejected')
+        logger.warn('Rejected telemetry', {
+          topic: ruleEvent.topic,
+          clientId: ruleEvent.clientId,
+          reason: decision.reason,
+        });
     }
-    // A redelivered message was handled the first time: the loop sees every message once.
-    if (decision.kind === 'accepted' && stored && device !== undefined) {
-      const now = new Date().toISOString();
-      if (device.type === 'handheld' && (decision.signal === 'ack' || decision.signal === 'handled')) {
-        const report = workOrderReportSchema.safeParse(decision.fields);
-        if (report.success) {
-          await onWorkOrderReport(
-            { ...report.data, kind: decision.signal, actor: `handheld:${device.thingName}` },
-            now,
-          ).catch((error: Error) =>
-            logger.warn('Work order report refused', { thingName: device.thingName, reason: error.message }),
-          );
+
+    // Per device, in device order: handheld reports acknowledge or close work orders, the rest runs the
+    // scenarios. Redelivered messages change nothing: the engine ignores what a device already said.
+    const now = new Date().toISOString();
+    const byThing = new Map<
+      string,
+      { device: DeviceDirectoryEntry; messages: (DeviceMessage & { messageId: string })[] }
+    >();
+    for (const { messageId, decision } of entries) {
+      if (decision.kind !== 'accepted') continue;
+      const device = directory.get(decision.thingName) as DeviceDirectoryEntry;
+      const group = byThing.get(device.thingName) ?? { device, messages: [] };
+      group.messages.push({
+        messageId,
+        signal: decision.signal,
+        observedAt: decision.observedAt,
+        seq: decision.seq,
+        fields: decision.fields,
+      });
+      byThing.set(device.thingName, group);
+    }
+    const isReport = (device: DeviceDirectoryEntry, message: DeviceMessage) =>
+      device.type === 'handheld' && (message.signal === 'ack' || message.signal === 'handled');
+    const failDevice = (thingName: string, error: Error) => {
+      logger.error('Device messages failed; they will be retried', { thingName, error: error.message });
+      for (const message of byThing.get(thingName)?.messages ?? []) failed.add(message.messageId);
+    };
+    const reports = Promise.all(
+      [...byThing.values()].map(async ({ device, messages }) => {
+        try {
+          for (const message of messages.filter((candidate) => isReport(device, candidate))) {
+            const report = workOrderReportSchema.safeParse(message.fields);
+            if (!report.success) continue;
+            await onWorkOrderReport(
+              {
+                ...report.data,
+                kind: message.signal as 'ack' | 'handled',
+                actor: `handheld:${device.thingName}`,
+              },
+              now,
+            ).catch((error: Error) => {
+              // A report the work order's state refuses (already closed, unknown order) is the device's
+              // mistake, kept in telemetry; anything else is ours and is retried.
+              if (!(error instanceof ProblemError)) throw error;
+              logger.warn('Work order report refused', {
+                thingName: device.thingName,
+                reason: error.message,
+              });
+            });
+          }
+        } catch (error) {
+          failDevice(device.thingName, error as Error);
         }
-      } else {
-        await evaluateDeviceMessage(device, decision, now);
-      }
-    }
-    return { outcome: decision.kind, duplicate: !stored };
+      }),
+    );
+    const evaluation = evaluateDeviceBatch(
+      [...byThing.values()]
+        .map(({ device, messages }) => ({
+          device,
+          messages: messages.filter((message) => !isReport(device, message)),
+        }))
+        .filter(({ messages }) => messages.length > 0),
+      now,
+    );
+    const [, { failed: failedDevices }] = await Promise.all([reports, evaluation]);
+    for (const { device, error } of failedDevices) failDevice(device.thingName, error);
+    return { batchItemFailures: [...failed].map((itemIdentifier) => ({ itemIdentifier })) };
   });

@@ -24,7 +24,9 @@ import {
   type ConditionState,
   clearBySensor,
   dispatch,
+  freeSpaces,
   handle,
+  onAbsenceCheck,
   onDeadline,
   onGraceElapsed,
   onSignal,
@@ -33,12 +35,16 @@ import {
 } from './engine.js';
 import { applyOverride, SCENARIOS, type Scenario, type ScenarioOverride, scenariosFor } from './scenarios.js';
 import {
+  conditionKey,
   getCondition,
+  getConditions,
   getOverrides,
   getViolation,
+  listDueAbsences,
   putCondition,
   putViolation,
   StaleWriteError,
+  type StoredCondition,
 } from './store.js';
 
 const iotData = new IoTDataPlaneClient({});
@@ -67,6 +73,8 @@ export type TimerEvent =
 const digest = (...parts: string[]) =>
   createHash('sha256').update(parts.join('\n')).digest('hex').slice(0, 32);
 const MAX_ATTEMPTS = 5;
+/** Absence conditions one sweep checks at most; the rest wait for the next sweep minutes later. */
+const ABSENCE_SWEEP_LIMIT = 500;
 
 /**
  * Per-container caches for the hot path (every device message): a compound's scenarios and the device
@@ -142,60 +150,152 @@ const cancelTimer = async (name: string) => {
 const graceTimerName = (thingName: string, scenarioId: string, at: string) =>
   `grace-${digest(thingName, scenarioId, at)}`;
 
+/** One action of a condition, with the states around the message that caused it. */
+interface ConditionStep {
+  action: ConditionAction;
+  before?: ConditionState;
+  after: ConditionState;
+}
+
+/**
+ * When an absence scenario's silence would open a case: the last presence plus the scenario's (possibly
+ * tuned) duration; nothing while a case is open or the scenario is off.
+ */
+const dueOf = (scenario: Scenario, state: ConditionState): string | undefined =>
+  scenario.condition.kind === 'absence' &&
+  scenario.enabled !== false &&
+  state.status !== 'active' &&
+  state.lastObservedAt !== undefined
+    ? new Date(Date.parse(state.lastObservedAt) + scenario.condition.forSeconds * 1000).toISOString()
+    : undefined;
+
 /**
  * Runs `step` on the stored condition and writes its result; on a concurrent write it reads again and
- * retries, so exactly one of two racing deliveries decides. Returns the actions to carry out.
+ * retries, so exactly one of two racing deliveries decides. The first read may be given (`prefetched`:
+ * a batch reads all its conditions at once). A state without actions is written only when it moves
+ * an absence deadline (a presence signal). Returns the actions to carry out.
  */
 const withCondition = async (
+  scenario: Scenario,
   thingName: string,
-  scenarioId: string,
-  step: (state: ConditionState | undefined) => { state: ConditionState; actions: ConditionAction[] },
-): Promise<{ before?: ConditionState; after: ConditionState; actions: ConditionAction[] }> => {
+  step: (state: ConditionState | undefined) => { state: ConditionState; steps: ConditionStep[] },
+  prefetched?: { stored: StoredCondition<ConditionState> | undefined },
+): Promise<ConditionStep[]> => {
   for (let attempt = 1; ; attempt++) {
-    const stored = await getCondition<ConditionState>(thingName, scenarioId);
+    const stored =
+      attempt === 1 && prefetched !== undefined
+        ? prefetched.stored
+        : await getCondition<ConditionState>(thingName, scenario.scenarioId);
     const result = step(stored?.state);
-    if (result.actions.every((action) => action.kind === 'ignore'))
-      return { before: stored?.state, after: result.state, actions: [] };
+    const dueAt = dueOf(scenario, result.state);
+    if (result.steps.length === 0 && dueAt === stored?.dueAt) return [];
     try {
-      await putCondition(thingName, scenarioId, result.state, stored?.version ?? 0);
-      return { before: stored?.state, after: result.state, actions: result.actions };
+      await putCondition(thingName, scenario.scenarioId, result.state, stored?.version ?? 0, dueAt);
+      return result.steps;
     } catch (error) {
       if (!(error instanceof StaleWriteError) || attempt >= MAX_ATTEMPTS) throw error;
     }
   }
 };
 
-/** Evaluates an accepted device message against every scenario of its device type and signal. */
-export const evaluateDeviceMessage = async (
-  device: DeviceDirectoryEntry,
-  message: { signal: string; observedAt: string; seq?: number; fields: Record<string, unknown> },
-  now: string,
-) => {
+/** A single transition as steps (timers and API calls change one condition at a time). */
+const single = (
+  before: ConditionState | undefined,
+  result: { state: ConditionState; actions: ConditionAction[] },
+) => ({
+  state: result.state,
+  steps: result.actions
+    .filter((action) => action.kind !== 'ignore')
+    .map((action) => ({ action, before, after: result.state })),
+});
+
+export interface DeviceMessage {
+  signal: string;
+  observedAt: string;
+  seq?: number;
+  fields: Record<string, unknown>;
+}
+
+/** Device time, then sequence: the order the device meant, whatever order delivery chose. */
+const byDeviceOrder = (a: DeviceMessage, b: DeviceMessage) =>
+  a.observedAt < b.observedAt ? -1 : a.observedAt > b.observedAt ? 1 : (a.seq ?? 0) - (b.seq ?? 0);
+
+/** The scenarios a device's messages concern, each with the messages (in device order) it listens to. */
+const scenarioWork = async (device: DeviceDirectoryEntry, messages: DeviceMessage[]) => {
   const compoundScenarios = await cached(scenarioCache, `${device.subDistrictId}/${device.compoundId}`, () =>
     effectiveScenarios(device.subDistrictId, device.compoundId),
   );
-  const scenarios = scenariosFor(device.type, message.signal, compoundScenarios, device.zoneKind);
-  for (const scenario of scenarios) {
-    const { before, after, actions } = await withCondition(device.thingName, scenario.scenarioId, (state) =>
-      onSignal(scenario, state, {
-        thingName: device.thingName,
-        observedAt: message.observedAt,
-        seq: message.seq,
-        fields: message.fields,
-      }),
-    );
-    await carryOut(device, scenario, actions, { before, after }, now);
+  const work = new Map<string, { scenario: Scenario; messages: DeviceMessage[] }>();
+  for (const message of [...messages].sort(byDeviceOrder)) {
+    for (const scenario of scenariosFor(device.type, message.signal, compoundScenarios, device.zoneKind)) {
+      const entry = work.get(scenario.scenarioId) ?? { scenario, messages: [] };
+      entry.messages.push(message);
+      work.set(scenario.scenarioId, entry);
+    }
   }
+  return [...work.values()];
+};
+
+/**
+ * Evaluates a batch of accepted messages: per device (devices in parallel) and scenario, the device's
+ * messages are applied in device order to the condition in one go, written once, and the resulting
+ * actions carried out in order. Every condition the batch touches is read with one BatchGetItem. A
+ * device whose evaluation fails is reported in `failed` (its messages are retried); the others stand.
+ */
+export const evaluateDeviceBatch = async (
+  groups: { device: DeviceDirectoryEntry; messages: DeviceMessage[] }[],
+  now: string,
+): Promise<{ failed: { device: DeviceDirectoryEntry; error: Error }[] }> => {
+  const planned = await Promise.all(
+    groups.map(async ({ device, messages }) => ({ device, work: await scenarioWork(device, messages) })),
+  );
+  const stored = await getConditions<ConditionState>(
+    planned.flatMap(({ device, work }) =>
+      work.map(({ scenario }) => ({ thingName: device.thingName, scenarioId: scenario.scenarioId })),
+    ),
+  );
+  const outcomes = await Promise.allSettled(
+    planned.map(async ({ device, work }) => {
+      for (const { scenario, messages } of work) {
+        const steps = await withCondition(
+          scenario,
+          device.thingName,
+          (state) => {
+            let current = state;
+            const steps: ConditionStep[] = [];
+            for (const message of messages) {
+              const result = onSignal(scenario, current, { thingName: device.thingName, ...message });
+              steps.push(...single(current, result).steps);
+              current = result.state;
+            }
+            return { state: current as ConditionState, steps };
+          },
+          {
+            stored: stored.get(
+              conditionKey({ thingName: device.thingName, scenarioId: scenario.scenarioId }),
+            ),
+          },
+        );
+        await carryOut(device, scenario, steps, now);
+      }
+    }),
+  );
+  return {
+    failed: outcomes.flatMap((outcome, index) =>
+      outcome.status === 'rejected'
+        ? [{ device: (planned[index] as (typeof planned)[number]).device, error: outcome.reason as Error }]
+        : [],
+    ),
+  };
 };
 
 const carryOut = async (
   device: DeviceDirectoryEntry,
   scenario: Scenario,
-  actions: ConditionAction[],
-  states: { before?: ConditionState; after: ConditionState },
+  steps: ConditionStep[],
   now: string,
 ) => {
-  for (const action of actions) {
+  for (const { action, before, after } of steps) {
     switch (action.kind) {
       case 'schedule-grace':
         await scheduleTimer(graceTimerName(device.thingName, scenario.scenarioId, action.at), action.at, {
@@ -207,14 +307,14 @@ const carryOut = async (
         });
         break;
       case 'cancel-grace':
-        if (states.before?.graceUntil)
-          await cancelTimer(graceTimerName(device.thingName, scenario.scenarioId, states.before.graceUntil));
+        if (before?.graceUntil)
+          await cancelTimer(graceTimerName(device.thingName, scenario.scenarioId, before.graceUntil));
         break;
       case 'open-violation':
-        await openAndDispatch(device, scenario, action.observedAt, states.after, now);
+        await openAndDispatch(device, scenario, action.observedAt, after, now);
         break;
       case 'clear': {
-        const violationId = action.violationId ?? states.before?.violationId;
+        const violationId = action.violationId ?? before?.violationId;
         if (violationId !== undefined) await clearViolation(violationId, scenario, device.thingName, now);
         break;
       }
@@ -225,10 +325,63 @@ const carryOut = async (
           at: now,
         });
         break;
+      case 'guidance':
+        await pushFreeSpaces(device, scenario, now);
+        break;
       case 'ignore':
         break;
     }
   }
+};
+
+/** A compound's devices (registry records), cached per container like the directory. */
+const compoundDevicesCache = new Map<
+  string,
+  { at: number; value: Promise<{ thingName: string; type?: string; zoneId?: string; status?: string }[]> }
+>();
+
+/**
+ * Parking guidance: after a space in a zone changed, recounts the zone's free spaces from its sensors'
+ * guidance conditions and pushes `{zoneId, free, total, countedAt}` to every guidance screen of the
+ * compound on `cmd/civic/<compound>/<screen>/free-spaces`. Counts are read after the change was
+ * written, so the latest `countedAt` a screen holds is never older than the latest change.
+ */
+const pushFreeSpaces = async (device: DeviceDirectoryEntry, scenario: Scenario, now: string) => {
+  if (device.zoneId === undefined) return;
+  const devices = await cached(
+    compoundDevicesCache,
+    `${device.subDistrictId}/${device.compoundId}`,
+    async () =>
+      (
+        await listAllRecords<{ type?: string; zoneId?: string; status?: string }>(
+          parentKeyOf(device.subDistrictId, { kind: 'compound', id: device.compoundId }, 'device'),
+        )
+      ).map((record) => ({ thingName: record.id, ...record.data })),
+  );
+  const active = devices.filter((candidate) => candidate.status !== 'decommissioned');
+  const screens = active.filter((candidate) => candidate.type === 'guidance-screen');
+  if (screens.length === 0) return;
+  const sensors = new Set(
+    active
+      .filter((candidate) => candidate.type === device.type && candidate.zoneId === device.zoneId)
+      .map((candidate) => candidate.thingName),
+  );
+  sensors.add(device.thingName); // registered after the cache was filled
+  const states = await getConditions<ConditionState>(
+    [...sensors].map((thingName) => ({ thingName, scenarioId: scenario.scenarioId })),
+  );
+  const counts = freeSpaces(
+    device.zoneId,
+    [...sensors],
+    [...states.values()].map((stored) => stored.state),
+  );
+  const countedAt = new Date().toISOString();
+  await Promise.all(
+    screens.map((screen) =>
+      publish(`cmd/civic/${device.compoundId}/${screen.thingName}/free-spaces`, { ...counts, countedAt }),
+    ),
+  );
+  logger.info('Free spaces pushed', { ...counts, screens: screens.length, at: now });
 };
 
 /** The violation id is derived from what happened, so a retried delivery opens the same violation. */
@@ -450,10 +603,16 @@ export const onTimer = async (event: TimerEvent, now: string) => {
     if (scenario === undefined || device === undefined) return;
     const stored = await getCondition<ConditionState>(event.thingName, event.scenarioId);
     if (stored === undefined) return;
-    const { before, after, actions } = await withCondition(event.thingName, event.scenarioId, (state) =>
-      state === undefined ? { state: stored.state, actions: [] } : onGraceElapsed(scenario, state, now),
+    const steps = await withCondition(
+      scenario,
+      event.thingName,
+      (state) =>
+        state === undefined
+          ? { state: stored.state, steps: [] }
+          : single(state, onGraceElapsed(scenario, state, now)),
+      { stored },
     );
-    await carryOut(device, scenario, actions, { before, after }, now);
+    await carryOut(device, scenario, steps, now);
     return;
   }
   const stored = await getViolation<Violation, WorkOrder>(event.violationId);
@@ -485,6 +644,41 @@ export const onTimer = async (event: TimerEvent, now: string) => {
     });
     return;
   }
+};
+
+/**
+ * The periodic absence check (an EventBridge rule every few minutes): every absence condition whose
+ * silence has lasted its duration opens its case, dispatched like any other. A condition of a device
+ * that is gone, or of a scenario no longer an absence, leaves the list. Returns how many were checked.
+ */
+export const onAbsenceSweep = async (now: string): Promise<number> => {
+  const due = await listDueAbsences(now, ABSENCE_SWEEP_LIMIT);
+  const outcomes = await Promise.allSettled(
+    due.map(async ({ thingName, scenarioId }) => {
+      const device = await deviceOf(thingName);
+      const scenario =
+        device === undefined || device.status !== 'active'
+          ? undefined
+          : await scenarioFor(device.subDistrictId, device.compoundId, scenarioId);
+      if (device === undefined || scenario === undefined || scenario.condition.kind !== 'absence') {
+        const stored = await getCondition<ConditionState>(thingName, scenarioId);
+        if (stored !== undefined) await putCondition(thingName, scenarioId, stored.state, stored.version);
+        return;
+      }
+      const steps = await withCondition(scenario, thingName, (state) =>
+        single(state, onAbsenceCheck(scenario, undefined, state, now, thingName)),
+      );
+      await carryOut(device, scenario, steps, now);
+    }),
+  );
+  for (const [index, outcome] of outcomes.entries()) {
+    if (outcome.status === 'rejected')
+      logger.error('Absence check failed; the next sweep tries again', {
+        ...due[index],
+        error: (outcome.reason as Error).message,
+      });
+  }
+  return due.length;
 };
 
 /** A handheld (or the API) acknowledges or reports handling of a work order. */

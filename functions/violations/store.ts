@@ -2,7 +2,13 @@ import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   any,
+  BatchGetCommand,
+  BatchGetRequest,
+  BatchPutRequest,
+  BatchWriteCommand,
   Entity,
+  executeBatchGet,
+  executeBatchWrite,
   GetItemCommand,
   item,
   number,
@@ -65,54 +71,60 @@ export const messageIdOf = (clientId: string, topic: string, payloadBase64: stri
 
 const expiry = (days: number) => Math.floor(Date.now() / 1000) + days * DAY_SECONDS;
 
-const putOnce = async (command: { send(): Promise<unknown> }): Promise<boolean> => {
-  try {
-    await command.send();
-    return true;
-  } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) return false;
-    throw error;
-  }
-};
+export interface IngestRecord {
+  decision: IngestDecision;
+  meta: { clientId: string; topic: string; payloadBase64: string };
+}
 
-/** Stores the outcome of one device message; returns false when it was a redelivery already stored. */
-export const recordIngest = async (
-  decision: IngestDecision,
-  meta: { clientId: string; topic: string; payloadBase64: string },
-): Promise<boolean> => {
+const ingestItem = ({ decision, meta }: IngestRecord) => {
   const messageId = messageIdOf(meta.clientId, meta.topic, meta.payloadBase64);
   if (decision.kind === 'accepted') {
-    return putOnce(
-      TelemetryEntity.build(PutItemCommand)
-        .item({
-          thingName: decision.thingName,
-          observedAt: decision.observedAt,
-          messageId,
-          compoundId: decision.compoundId,
-          signal: decision.signal,
-          receivedAt: decision.receivedAt,
-          seq: decision.seq,
-          fields: decision.fields,
-          expiresAt: expiry(TELEMETRY_RETENTION_DAYS),
-        })
-        .options({ condition: { attr: 'messageId', exists: false } }),
-    );
+    return TelemetryEntity.build(BatchPutRequest).item({
+      thingName: decision.thingName,
+      observedAt: decision.observedAt,
+      messageId,
+      compoundId: decision.compoundId,
+      signal: decision.signal,
+      receivedAt: decision.receivedAt,
+      seq: decision.seq,
+      fields: decision.fields,
+      expiresAt: expiry(TELEMETRY_RETENTION_DAYS),
+    });
   }
   const payload = Buffer.from(meta.payloadBase64, 'base64').subarray(0, MAX_REJECTED_PAYLOAD_BYTES);
-  return putOnce(
-    RejectedTelemetryEntity.build(PutItemCommand)
-      .item({
-        compoundId: decision.compoundId,
-        receivedAt: decision.receivedAt,
-        messageId,
-        clientId: meta.clientId,
-        topic: meta.topic,
-        reason: decision.reason,
-        payloadBase64: payload.toString('base64'),
-        expiresAt: expiry(REJECTED_RETENTION_DAYS),
-      })
-      .options({ condition: { attr: 'messageId', exists: false } }),
-  );
+  return RejectedTelemetryEntity.build(BatchPutRequest).item({
+    compoundId: decision.compoundId,
+    receivedAt: decision.receivedAt,
+    messageId,
+    clientId: meta.clientId,
+    topic: meta.topic,
+    reason: decision.reason,
+    payloadBase64: payload.toString('base64'),
+    expiresAt: expiry(REJECTED_RETENTION_DAYS),
+  });
+};
+
+/** The table key an ingest record lands on: a redelivery (of the broker or the queue) has the same key. */
+const ingestKey = ({ decision, meta }: IngestRecord) => {
+  const messageId = messageIdOf(meta.clientId, meta.topic, meta.payloadBase64);
+  return decision.kind === 'accepted'
+    ? `T/${decision.thingName}/${decision.observedAt}/${messageId}`
+    : `R/${decision.compoundId}/${decision.receivedAt}/${messageId}`;
+};
+
+/**
+ * Stores a batch of device messages (telemetry or rejected) with BatchWriteItem, 25 per request. Keys
+ * derive from the message, so a redelivered message overwrites itself with the same content: stored
+ * once however often it arrives. A batch may hold one message twice, which one request may not: those
+ * are written once.
+ */
+export const recordIngestBatch = async (records: IngestRecord[]): Promise<void> => {
+  const unique = [...new Map(records.map((record) => [ingestKey(record), record])).values()];
+  const requests = unique.map(ingestItem);
+  const commands = [];
+  for (let i = 0; i < requests.length; i += 25)
+    commands.push(CivicTable.build(BatchWriteCommand).requests(...requests.slice(i, i + 25)));
+  await Promise.all(commands.map((command) => executeBatchWrite({ maxAttempts: 8 }, command)));
 };
 
 /** Newest first. */
@@ -147,9 +159,16 @@ export const ConditionEntity = new Entity({
     scenarioId: string().key(),
     state: any(),
     version: number(),
+    /** Absence scenarios: when silence would open a case; also indexed (gsi1) for the sweep. */
+    dueAt: string().optional(),
+    dueList: string().optional().savedAs('gsi1pk'),
+    dueKey: string().optional().savedAs('gsi1sk'),
   }),
   computeKey: ({ thingName, scenarioId }) => ({ pk: `THING#${thingName}`, sk: `COND#${scenarioId}` }),
 });
+
+/** The gsi1 partition of every absence condition that is waiting for silence. */
+const ABSENCE_DUE = 'ABSENCE-DUE';
 
 export const ViolationEntity = new Entity({
   name: 'Violation',
@@ -200,6 +219,7 @@ const conditional = async (command: { send(): Promise<unknown> }) => {
 export interface StoredCondition<S> {
   state: S;
   version: number;
+  dueAt?: string;
 }
 
 export const getCondition = async <S>(
@@ -210,19 +230,60 @@ export const getCondition = async <S>(
     .key({ thingName, scenarioId })
     .options({ consistent: true })
     .send();
-  return Item === undefined ? undefined : { state: Item.state as S, version: Item.version };
+  return Item === undefined
+    ? undefined
+    : { state: Item.state as S, version: Item.version, dueAt: Item.dueAt };
 };
 
-/** Writes the next condition state if nobody wrote since `expectedVersion` (0 = never written). */
+/** Reads many conditions at once (BatchGetItem, strongly consistent, 100 keys per request). */
+export const getConditions = async <S>(
+  keys: { thingName: string; scenarioId: string }[],
+): Promise<Map<string, StoredCondition<S>>> => {
+  const found = new Map<string, StoredCondition<S>>();
+  const unique = [...new Map(keys.map((key) => [conditionKey(key), key])).values()];
+  const commands = [];
+  for (let i = 0; i < unique.length; i += 100) {
+    commands.push(
+      CivicTable.build(BatchGetCommand)
+        .requests(...unique.slice(i, i + 100).map((key) => ConditionEntity.build(BatchGetRequest).key(key)))
+        .options({ consistent: true }),
+    );
+  }
+  const results = await Promise.all(commands.map((command) => executeBatchGet({ maxAttempts: 8 }, command)));
+  for (const { Responses } of results) {
+    for (const item of Responses?.[0] ?? []) {
+      if (item !== undefined)
+        found.set(conditionKey(item), { state: item.state as S, version: item.version });
+    }
+  }
+  return found;
+};
+
+export const conditionKey = ({ thingName, scenarioId }: { thingName: string; scenarioId: string }) =>
+  `${thingName}/${scenarioId}`;
+
+/**
+ * Writes the next condition state if nobody wrote since `expectedVersion` (0 = never written). With
+ * `dueAt` the condition is listed for the absence sweep until then; without, it is not listed.
+ */
 export const putCondition = async <S>(
   thingName: string,
   scenarioId: string,
   state: S,
   expectedVersion: number,
+  dueAt?: string,
 ) =>
   conditional(
     ConditionEntity.build(PutItemCommand)
-      .item({ thingName, scenarioId, state, version: expectedVersion + 1 })
+      .item({
+        thingName,
+        scenarioId,
+        state,
+        version: expectedVersion + 1,
+        ...(dueAt === undefined
+          ? {}
+          : { dueAt, dueList: ABSENCE_DUE, dueKey: `${dueAt}#${thingName}#${scenarioId}` }),
+      })
       .options({
         condition:
           expectedVersion === 0
@@ -230,6 +291,16 @@ export const putCondition = async <S>(
             : { attr: 'version', eq: expectedVersion },
       }),
   );
+
+/** Absence conditions due by `now`, earliest first (one page: the sweep runs again soon). */
+export const listDueAbsences = async (now: string, limit: number) => {
+  const { Items = [] } = await CivicTable.build(QueryCommand)
+    .entities(ConditionEntity)
+    .query({ index: 'gsi1', partition: ABSENCE_DUE, range: { lte: `${now}#\uffff` } })
+    .options({ limit })
+    .send();
+  return Items.map(({ thingName, scenarioId }) => ({ thingName, scenarioId }));
+};
 
 export interface StoredViolation<V, W> {
   violationId: string;

@@ -2,7 +2,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import { z } from 'zod';
 import { logger } from '../shared/observability.js';
-import { onTimer, type TimerEvent } from './loop.js';
+import { onAbsenceSweep, onTimer, type TimerEvent } from './loop.js';
 
 const timerEventSchema = z.discriminatedUnion('kind', [
   z
@@ -21,11 +21,13 @@ const timerEventSchema = z.discriminatedUnion('kind', [
       deadline: z.object({ kind: z.enum(['ack', 'handle']), chainIndex: z.number().int().min(0) }).strict(),
     })
     .strict(),
+  z.object({ kind: z.literal('absence-sweep') }).strict(),
 ]);
 
 /**
- * Target of the one-time EventBridge schedules the loop creates: a grace period that elapsed or a
- * deadline to check. Idempotent: a timer whose condition has moved on does nothing.
+ * Target of the one-time EventBridge schedules the loop creates (a grace period that elapsed or a
+ * deadline to check) and of the periodic absence sweep. Idempotent: a timer whose condition has moved
+ * on does nothing.
  */
 export const handler = middy()
   .use(injectLambdaContext(logger, { resetKeys: true }))
@@ -35,6 +37,8 @@ export const handler = middy()
       logger.error('Unknown timer event, dropped', { issues: parsed.error.issues });
       return { outcome: 'dropped' };
     }
-    await onTimer(parsed.data as TimerEvent, new Date().toISOString());
+    const now = new Date().toISOString();
+    if (parsed.data.kind === 'absence-sweep') return { outcome: 'swept', checked: await onAbsenceSweep(now) };
+    await onTimer(parsed.data as TimerEvent, now);
     return { outcome: 'done' };
   });

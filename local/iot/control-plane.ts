@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import path from 'node:path';
 import { listen } from '../listen.js';
-import { sendRestJson } from '../rest-json.js';
+import { readJsonBody, sendRestJson } from '../rest-json.js';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from '../template.js';
 import { CaStoreError, type LocalCa, writeAtomic } from './ca.js';
 
@@ -439,7 +439,7 @@ async function handle(req: IncomingMessage, context: Context): Promise<Reply> {
     segments,
     query: new URLSearchParams(queryStart === -1 ? '' : rawUrl.slice(queryStart + 1)),
     principal: Array.isArray(principal) ? principal[0] : principal,
-    body: () => readJsonBody(req),
+    body: () => readJsonObject(req),
   };
   const operation = route(request);
   if (!operation) {
@@ -739,22 +739,8 @@ function paginate<T>(
   };
 }
 
-async function readJsonBody(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw invalid(`request body larger than ${MAX_BODY_BYTES} bytes`);
-    chunks.push(chunk);
-  }
-  const text = Buffer.concat(chunks).toString('utf8');
-  if (text.trim() === '') return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw invalid('request body is not JSON');
-  }
+async function readJsonObject(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const parsed = await readJsonBody(req, MAX_BODY_BYTES, invalid);
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
     throw invalid('request body must be a JSON object');
   return parsed as Record<string, unknown>;

@@ -320,6 +320,11 @@ export class LambdaService {
     this.options.onAsyncFailure?.(record);
   }
 
+  /** Async invocations queued or running (retries included). */
+  get asyncInFlight(): number {
+    return this.inFlight.size;
+  }
+
   /** Resolves once every queued async invocation has finished (including retries). */
   async drain(): Promise<void> {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);

@@ -1,7 +1,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { listen } from '../listen.js';
-import { sendRestJson } from '../rest-json.js';
+import { readJsonBody, sendRestJson } from '../rest-json.js';
 import { isTimeZone } from './expression.js';
 import {
   type ScheduleRecord,
@@ -162,13 +162,13 @@ async function handle(req: IncomingMessage, store: SchedulerStore): Promise<Repl
   const groupName = (value: unknown) => parse(name.optional(), value ?? undefined) ?? 'default';
   switch (req.method) {
     case 'POST': {
-      const body = parse(createSchema, await readJsonBody(req));
+      const body = parse(createSchema, await readJsonBody(req, MAX_BODY_BYTES, validation));
       const { GroupName, ClientToken, ...definition } = body;
       const record = store.create(groupName(GroupName), scheduleName, definition, ClientToken);
       return { body: { ScheduleArn: record.arn } };
     }
     case 'PUT': {
-      const body = parse(createSchema, await readJsonBody(req));
+      const body = parse(createSchema, await readJsonBody(req, MAX_BODY_BYTES, validation));
       const { GroupName, ClientToken: _, ...definition } = body;
       const record = store.update(groupName(GroupName), scheduleName, definition);
       return { body: { ScheduleArn: record.arn } };
@@ -240,23 +240,6 @@ function listSchedules(query: URLSearchParams, store: SchedulerStore): Reply {
           : undefined,
     },
   };
-}
-
-async function readJsonBody(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw validation(`The request body is larger than ${MAX_BODY_BYTES} bytes.`);
-    chunks.push(chunk);
-  }
-  const text = Buffer.concat(chunks).toString('utf8');
-  if (text.trim() === '') return {};
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw validation('The request body is not JSON.');
-  }
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {

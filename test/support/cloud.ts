@@ -2,10 +2,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { connectDevice, type Device } from '../../device-shims/device.js';
-import { FREE_PORTS, type LocalCloud, startLocalCloud } from '../../local/cloud.js';
+import { FREE_PORTS, type LocalCloud, type LocalCloudOptions, startLocalCloud } from '../../local/cloud.js';
 
-/** A local cloud on free ports, in memory, with short async retry delays; logs kept for failing tests. */
-export const startTestCloud = async (): Promise<{
+/**
+ * A local cloud on free ports, in memory, with short async retry delays; logs kept for failing tests.
+ * `options` adds to those (e.g. a `timeScale` for rate() schedules).
+ */
+export const startTestCloud = async (
+  options: Pick<LocalCloudOptions, 'timeScale'> = {},
+): Promise<{
   cloud: LocalCloud;
   logs: string[];
   dataDir: string;
@@ -19,8 +24,11 @@ export const startTestCloud = async (): Promise<{
     synth: 'never',
     ports: FREE_PORTS,
     asyncRetryDelaysMs: [20, 40],
+    // A failed ingest batch comes back after 1.2 s instead of the queue's 60 s.
+    visibilityTimeoutScale: 0.02,
     log: (line) => logs.push(line),
     functionLog: (name, line) => logs.push(`${name} ${line}`),
+    ...options,
   });
   return {
     cloud,
