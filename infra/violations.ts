@@ -25,6 +25,12 @@ export const INGEST_BATCH_SIZE = 10;
 /** Receives before a message that keeps failing is moved to the dead-letter queue. */
 export const INGEST_MAX_RECEIVES = 5;
 const INGEST_TIMEOUT = Duration.seconds(10);
+/**
+ * At most two batches at once: under load the batches fill up (ten messages for one BatchWriteItem and
+ * one BatchGetItem) instead of many one-message batches, and bursts cannot swamp the table or the data
+ * plane. Two pollers of ten messages keep up with several hundred messages a second.
+ */
+export const INGEST_MAX_CONCURRENCY = 2;
 /** How often absence scenarios are checked: the shortest absence lasts an hour. */
 export const ABSENCE_SWEEP_EVERY = Duration.minutes(5);
 
@@ -115,6 +121,7 @@ export class Violations extends Construct {
       new SqsEventSource(this.ingestQueue, {
         batchSize: INGEST_BATCH_SIZE,
         reportBatchItemFailures: true,
+        maxConcurrency: INGEST_MAX_CONCURRENCY,
       }),
     );
     Validations.of(this.ingest).acknowledge({

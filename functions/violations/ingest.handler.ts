@@ -91,7 +91,9 @@ export const handler = middy()
         };
     }
 
-    await recordIngestBatch(
+    // Storing and evaluating are independent (evaluation is idempotent, so a batch retried because
+    // storing failed changes nothing twice): they run side by side.
+    const storing = recordIngestBatch(
       entries.map(({ ruleEvent, decision }) => ({
         decision,
         meta: {
@@ -174,7 +176,7 @@ export const handler = middy()
         .filter(({ messages }) => messages.length > 0),
       now,
     );
-    const [, { failed: failedDevices }] = await Promise.all([reports, evaluation]);
+    const [, , { failed: failedDevices }] = await Promise.all([storing, reports, evaluation]);
     for (const { device, error } of failedDevices) failDevice(device.thingName, error);
     return { batchItemFailures: [...failed].map((itemIdentifier) => ({ itemIdentifier })) };
   });

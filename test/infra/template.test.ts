@@ -7,7 +7,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { CATALOGUES } from '../../functions/shared/api.handler.js';
 import { ROLES } from '../../functions/shared/auth.js';
 import { CivicCellStack } from '../../infra/civic-cell-stack.js';
-import { INGEST_BATCH_SIZE, INGEST_MAX_RECEIVES, INGEST_SQL } from '../../infra/violations.js';
+import {
+  INGEST_BATCH_SIZE,
+  INGEST_MAX_CONCURRENCY,
+  INGEST_MAX_RECEIVES,
+  INGEST_SQL,
+} from '../../infra/violations.js';
 
 /** Bundling is skipped: these tests read the template, not the function code. */
 const synthesize = () => {
@@ -95,6 +100,7 @@ describe('CivicCell template', () => {
       FunctionName: { Ref: Match.stringLikeRegexp('^ViolationsIngest') },
       BatchSize: INGEST_BATCH_SIZE,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: INGEST_MAX_CONCURRENCY },
     });
     template.hasResourceProperties('AWS::SQS::Queue', {
       VisibilityTimeout: 60,
