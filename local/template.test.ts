@@ -56,7 +56,7 @@ describe('template: the synthesized stack’s queues, mapping and ingest rule', 
         maximumBatchingWindowSeconds: 0,
         reportBatchItemFailures: true,
         enabled: true,
-        maximumConcurrency: undefined,
+        maximumConcurrency: 2,
       },
     ]);
   });

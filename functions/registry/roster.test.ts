@@ -675,19 +675,14 @@ describe('parseRoster: generated rosters', () => {
     );
   });
 
-  it('parses 5,000 rows well under 200 ms', () => {
+  // How fast it parses is the roster benchmark's business (npm run bench); a test never asserts time.
+  it('parses 5,000 rows with a BOM and CRLF line ends into 5,000 units', () => {
     const rows = Array.from({ length: 5000 }, (_, index) => {
       const owner = index % 3700;
       return `${1 + (index % 40)}号楼,${100 + Math.floor(index / 40)},${80 + (index % 50)}.${index % 100},业主${owner},${String(owner).padStart(4, '0').slice(-4)},139${String(owner).padStart(8, '0')},${index % 97 === 0 ? '是' : '否'}`;
     });
     const text = `\uFEFF${csv([HEADER, ...rows], '\r\n')}`;
-    // The best of a few runs, so a busy test machine measures the parser rather than its neighbours.
-    const timings = Array.from({ length: 5 }, () => {
-      const started = performance.now();
-      const result = ok(parse(text));
-      expect(result.units).toHaveLength(5000);
-      return performance.now() - started;
-    });
-    expect(Math.min(...timings)).toBeLessThan(200);
+    const result = ok(parse(text));
+    expect(result.units).toHaveLength(5000);
   });
 });
