@@ -8,9 +8,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { connectDevice, type Device } from '../device-shims/device.js';
-import { violationIdFor } from '../functions/violations/engine.js';
 import { FREE_PORTS, startLocalCloud } from '../local/cloud.js';
-import { ms, percentile, perSecond, printFigures, progress, rawPutItemRate, sleep } from './support.js';
+import { epochNow, type Fleet, startFleet } from './fleet.js';
+import { ms, percentile, perSecond, printFigures, rawPutItemRate, sleep } from './support.js';
 
 const COMPOUND = 'bench';
 const SCENARIO = 'fire-lane-occupied';
@@ -58,6 +58,7 @@ export const runViolationsBench = async (
   });
   process.stderr.write('  smart-community bench: setting up …\n');
   const devices: Device[] = [];
+  let fleet: Fleet | undefined;
   try {
     const token = await cloud.token({ role: 'street-office', subDistrictId: 'sd-bench' });
     const call = async (route: string, method = 'GET', body?: unknown) => {
@@ -92,7 +93,7 @@ export const runViolationsBench = async (
       await call(route, 'POST', body);
     }
     await call(`/compounds/${COMPOUND}/scenarios/${SCENARIO}`, 'PUT', { graceSeconds: 0 });
-    const connect = async (thingName: string, type: string) => {
+    const register = async (thingName: string, type: string) => {
       const created = await call(`/compounds/${COMPOUND}/devices`, 'POST', {
         thingName,
         type,
@@ -103,10 +104,10 @@ export const runViolationsBench = async (
       const privateKeyPath = path.join(credentials, `${thingName}.key`);
       writeFileSync(certificatePath, created.credentials.certificatePem);
       writeFileSync(privateKeyPath, created.credentials.privateKey);
-      const device = await connectDevice(
-        { thingName, certificatePath, privateKeyPath, caPath: cloud.caPath },
-        cloud.endpoints.mqtt,
-      );
+      return { thingName, certificatePath, privateKeyPath, caPath: cloud.caPath };
+    };
+    const connect = async (thingName: string, type: string) => {
+      const device = await connectDevice(await register(thingName, type), cloud.endpoints.mqtt);
       devices.push(device);
       return device;
     };
@@ -117,13 +118,14 @@ export const runViolationsBench = async (
       const order = JSON.parse(payload.toString()) as { sensor: { thingName: string }; violationId: string };
       received.push({
         sensor: order.sensor.thingName,
-        at: performance.now(),
+        at: epochNow(),
         violationId: order.violationId,
       });
     });
     const countTelemetry = async () => {
       let count = 0;
-      for (const sensor of fleet) {
+      for (let i = 0; i < sensors; i++) {
+        const sensor = { thingName: `bench-lane-${i}` };
         let cursor: string | undefined;
         do {
           const page = await call(
@@ -136,73 +138,26 @@ export const runViolationsBench = async (
       return count;
     };
     // One after another: twenty registrations at once against cold functions can outlast their timeout.
-    const fleet: Device[] = [];
-    for (let i = 0; i < sensors; i++) fleet.push(await connect(`bench-lane-${i}`, 'geomagnetic-sensor'));
-
-    // Each sensor reports every 100 ms; one report in twenty parks a car on the lane and the next one
-    // moves it away, so 200 msg/s carry 10 violations (and work orders) per second.
-    const perSensorInterval = (1000 * sensors) / rate;
-    const nextSeq = new Map<string, number>();
-    const drive = async (label: string, durationSeconds: number) => {
-      const total = Math.floor(rate * durationSeconds);
-      // Each park's publish time, by the violation it opens (the id derives from scenario, thing and ts).
-      const parkedAt = new Map<string, number>();
-      const uniqueMessages = new Set<string>();
-      let sent = 0;
-      let duplicated = 0;
-      let reordered = 0;
-      const started = performance.now();
-      await Promise.all(
-        fleet.map(async (sensor, index) => {
-          await sleep((perSensorInterval / sensors) * index);
-          const first = performance.now();
-          const pending: Promise<void>[] = [];
-          for (let tick = 1; sent < total; tick++) {
-            await sleep(Math.max(0, first + tick * perSensorInterval - performance.now()));
-            const seq = (nextSeq.get(sensor.thingName) ?? 0) + 1;
-            nextSeq.set(sensor.thingName, seq);
-            const occupied = seq % 20 === 1;
-            const message = { ts: new Date().toISOString(), seq, occupied };
-            const topic = `dt/civic/${COMPOUND}/${sensor.thingName}/occupancy`;
-            uniqueMessages.add(`${sensor.thingName}/${seq}`);
-            if (occupied)
-              parkedAt.set(violationIdFor(SCENARIO, sensor.thingName, message.ts), performance.now());
-            const publish = () => sensor.publish(topic, message);
-            if (Math.random() < 0.05) {
-              reordered++;
-              pending.push(sleep(perSensorInterval * 1.5).then(publish));
-            } else {
-              pending.push(publish());
-            }
-            if (Math.random() < 0.1) {
-              duplicated++;
-              pending.push(sleep(5).then(publish));
-            }
-            if (++sent % 200 === 0) progress(label, sent, total);
-          }
-          await Promise.all(pending);
-        }),
-      );
-      progress(label, total, total);
-      return {
-        parkedAt,
-        uniqueMessages,
-        duplicated,
-        reordered,
-        publishSeconds: (performance.now() - started) / 1000,
-      };
-    };
+    const identities = [];
+    for (let i = 0; i < sensors; i++)
+      identities.push(await register(`bench-lane-${i}`, 'geomagnetic-sensor'));
+    const sensorFleet = await startFleet({
+      identities,
+      endpoint: cloud.endpoints.mqtt,
+      compoundId: COMPOUND,
+      scenarioId: SCENARIO,
+    });
+    fleet = sensorFleet;
 
     // Warm-up at the same rate (DynamoDB Local's JIT, the functions' first calls), then measure.
-    await drive('warm-up', warmUpSeconds);
+    await sensorFleet.drive('warm-up', warmUpSeconds, rate);
     await sleep(2_000);
     await cloud.drain();
     received.length = 0;
     const telemetryBefore = await countTelemetry();
-    const { parkedAt, uniqueMessages, duplicated, reordered, publishSeconds } = await drive(
-      'fire-lane load',
-      seconds,
-    );
+    const run = await sensorFleet.drive('fire-lane load', seconds, rate);
+    const { duplicated, reordered, publishSeconds } = run;
+    const parkedAt = new Map(run.parkedAt);
     await sleep(3_000);
     await cloud.drain();
 
@@ -218,23 +173,9 @@ export const runViolationsBench = async (
     // throughput is messages processed per second until the last one is done, beside raw PutItem.
     const saturate = async (perSensor: number) => {
       const before = processed;
-      const total = perSensor * fleet.length;
-      const started = performance.now();
-      await Promise.all(
-        fleet.map(async (sensor) => {
-          for (let i = 0; i < perSensor; i++) {
-            const seq = (nextSeq.get(sensor.thingName) ?? 0) + 1;
-            nextSeq.set(sensor.thingName, seq);
-            await sensor.publish(`dt/civic/${COMPOUND}/${sensor.thingName}/occupancy`, {
-              ts: new Date().toISOString(),
-              seq,
-              occupied: seq % 20 === 1,
-            });
-          }
-        }),
-      );
+      const { startedAt, total } = await sensorFleet.saturate(perSensor);
       while (processed - before < total) await sleep(5);
-      return total / ((performance.now() - started) / 1000);
+      return total / ((epochNow() - startedAt) / 1000);
     };
     const saturatedRate = await saturate(saturatedPerSensor);
     await cloud.drain();
@@ -265,15 +206,16 @@ export const runViolationsBench = async (
       },
       {
         name: 'messages sent / duplicated / reordered',
-        value: `${uniqueMessages.size} / ${duplicated} / ${reordered}`,
+        value: `${run.unique} / ${duplicated} / ${reordered}`,
       },
-      { name: 'lost (unique sent − stored)', value: String(uniqueMessages.size - stored) },
+      { name: 'lost (unique sent − stored)', value: String(run.unique - stored) },
       {
         name: 'duplicate work orders (orders − distinct violations)',
         value: String(ordersReceived - violations.size),
       },
     ]);
   } finally {
+    await fleet?.stop();
     await Promise.all(devices.map((device) => device.disconnect()));
     await cloud.stop();
     rmSync(dataDir, { recursive: true, force: true });
