@@ -57,7 +57,7 @@ const ms = (iso: string): number => {
   return value;
 };
 const iso = (time: string): string => new Date(ms(time)).toISOString();
-const plusSeconds = (time: string, seconds: number): string =>
+export const plusSeconds = (time: string, seconds: number): string =>
   new Date(ms(time) + seconds * 1000).toISOString();
 
 /**

@@ -31,6 +31,7 @@ import {
   onGraceElapsed,
   onSignal,
   openViolation,
+  plusSeconds,
   type Violation,
 } from './engine.js';
 import { applyOverride, SCENARIOS, type Scenario, type ScenarioOverride, scenariosFor } from './scenarios.js';
@@ -98,12 +99,20 @@ const cached = <T>(
   return value;
 };
 
-/** Only devices that exist are cached: a device registered a moment ago is found at once. */
-export const cachedDeviceDirectory = async (thingName: string) => {
-  const entry = await cached(directoryCache, thingName, () => getDeviceDirectory(thingName));
-  if (entry === undefined) directoryCache.delete(thingName);
-  return entry;
+/** Caches only what was found: a record created a moment ago is found at once. */
+const positive = async <T>(
+  cache: Map<string, { at: number; value: Promise<T | undefined> }>,
+  key: string,
+  load: () => Promise<T | undefined>,
+) => {
+  const value = await cached(cache, key, load);
+  if (value === undefined) cache.delete(key);
+  return value;
 };
+
+/** Only devices that exist are cached: a device registered a moment ago is found at once. */
+export const cachedDeviceDirectory = (thingName: string) =>
+  positive(directoryCache, thingName, () => getDeviceDirectory(thingName));
 
 /** The scenarios a compound runs: the catalogue with the street office's overrides applied. */
 export const effectiveScenarios = async (subDistrictId: string, compoundId: string): Promise<Scenario[]> => {
@@ -150,11 +159,10 @@ const cancelTimer = async (name: string) => {
 const graceTimerName = (thingName: string, scenarioId: string, at: string) =>
   `grace-${digest(thingName, scenarioId, at)}`;
 
-/** One action of a condition, with the states around the message that caused it. */
+/** One action of a condition, with the state before the message that caused it. */
 interface ConditionStep {
   action: ConditionAction;
   before?: ConditionState;
-  after: ConditionState;
 }
 
 /**
@@ -166,7 +174,7 @@ const dueOf = (scenario: Scenario, state: ConditionState): string | undefined =>
   scenario.enabled !== false &&
   state.status !== 'active' &&
   state.lastObservedAt !== undefined
-    ? new Date(Date.parse(state.lastObservedAt) + scenario.condition.forSeconds * 1000).toISOString()
+    ? plusSeconds(state.lastObservedAt, scenario.condition.forSeconds)
     : undefined;
 
 /**
@@ -204,9 +212,7 @@ const single = (
   result: { state: ConditionState; actions: ConditionAction[] },
 ) => ({
   state: result.state,
-  steps: result.actions
-    .filter((action) => action.kind !== 'ignore')
-    .map((action) => ({ action, before, after: result.state })),
+  steps: result.actions.filter((action) => action.kind !== 'ignore').map((action) => ({ action, before })),
 });
 
 export interface DeviceMessage {
@@ -295,7 +301,7 @@ const carryOut = async (
   steps: ConditionStep[],
   now: string,
 ) => {
-  for (const { action, before, after } of steps) {
+  for (const { action, before } of steps) {
     switch (action.kind) {
       case 'schedule-grace':
         await scheduleTimer(graceTimerName(device.thingName, scenario.scenarioId, action.at), action.at, {
@@ -311,7 +317,7 @@ const carryOut = async (
           await cancelTimer(graceTimerName(device.thingName, scenario.scenarioId, before.graceUntil));
         break;
       case 'open-violation':
-        await openAndDispatch(device, scenario, action.observedAt, after, now);
+        await openAndDispatch(device, scenario, action, now);
         break;
       case 'clear': {
         const violationId = action.violationId ?? before?.violationId;
@@ -384,18 +390,13 @@ const pushFreeSpaces = async (device: DeviceDirectoryEntry, scenario: Scenario, 
   logger.info('Free spaces pushed', { ...counts, screens: screens.length, at: now });
 };
 
-/** The violation id is derived from what happened, so a retried delivery opens the same violation. */
-export const violationIdOf = (thingName: string, scenarioId: string, observedAt: string) =>
-  `v-${digest(thingName, scenarioId, observedAt).slice(0, 20)}`;
-
+/** The action's violation id derives from scenario, thing and episode: a retried delivery opens the same one. */
 const openAndDispatch = async (
   device: DeviceDirectoryEntry,
   scenario: Scenario,
-  observedAt: string,
-  state: ConditionState,
+  { observedAt, violationId }: { observedAt: string; violationId: string },
   now: string,
 ) => {
-  const violationId = state.violationId ?? violationIdOf(device.thingName, scenario.scenarioId, observedAt);
   const opened = openViolation({
     violationId,
     scenario,
@@ -444,16 +445,6 @@ const zoneCache = new Map<
   string,
   { at: number; value: Promise<{ name?: string; position?: unknown } | undefined> }
 >();
-
-const positive = async <T>(
-  cache: Map<string, { at: number; value: Promise<T | undefined> }>,
-  key: string,
-  load: () => Promise<T | undefined>,
-) => {
-  const value = await cached(cache, key, load);
-  if (value === undefined) cache.delete(key);
-  return value;
-};
 
 /** Finds who carries out a chain step: the on-duty staff of the area's property company, by role. */
 const recipientFor = async (

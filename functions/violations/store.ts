@@ -76,8 +76,7 @@ export interface IngestRecord {
   meta: { clientId: string; topic: string; payloadBase64: string };
 }
 
-const ingestItem = ({ decision, meta }: IngestRecord) => {
-  const messageId = messageIdOf(meta.clientId, meta.topic, meta.payloadBase64);
+const ingestItem = ({ decision, meta }: IngestRecord, messageId: string) => {
   if (decision.kind === 'accepted') {
     return TelemetryEntity.build(BatchPutRequest).item({
       thingName: decision.thingName,
@@ -105,12 +104,10 @@ const ingestItem = ({ decision, meta }: IngestRecord) => {
 };
 
 /** The table key an ingest record lands on: a redelivery (of the broker or the queue) has the same key. */
-const ingestKey = ({ decision, meta }: IngestRecord) => {
-  const messageId = messageIdOf(meta.clientId, meta.topic, meta.payloadBase64);
-  return decision.kind === 'accepted'
+const ingestKey = ({ decision }: IngestRecord, messageId: string) =>
+  decision.kind === 'accepted'
     ? `T/${decision.thingName}/${decision.observedAt}/${messageId}`
     : `R/${decision.compoundId}/${decision.receivedAt}/${messageId}`;
-};
 
 /**
  * Stores a batch of device messages (telemetry or rejected) with BatchWriteItem, 25 per request. Keys
@@ -119,8 +116,13 @@ const ingestKey = ({ decision, meta }: IngestRecord) => {
  * are written once.
  */
 export const recordIngestBatch = async (records: IngestRecord[]): Promise<void> => {
-  const unique = [...new Map(records.map((record) => [ingestKey(record), record])).values()];
-  const requests = unique.map(ingestItem);
+  const byKey = new Map<string, ReturnType<typeof ingestItem>>();
+  for (const record of records) {
+    const { clientId, topic, payloadBase64 } = record.meta;
+    const messageId = messageIdOf(clientId, topic, payloadBase64);
+    byKey.set(ingestKey(record, messageId), ingestItem(record, messageId));
+  }
+  const requests = [...byKey.values()];
   const commands = [];
   for (let i = 0; i < requests.length; i += 25)
     commands.push(CivicTable.build(BatchWriteCommand).requests(...requests.slice(i, i + 25)));
