@@ -91,9 +91,15 @@ const runWorker = async (setup: FleetSetup) => {
           await sleep(Math.max(0, first + tick * interval - performance.now()));
           const seq = next(sensor);
           const message = { ts: new Date().toISOString(), seq, occupied: seq % 20 === 1 };
-          if (message.occupied)
-            parkedAt.push([violationIdFor(setup.scenarioId, sensor.thingName, message.ts), epochNow()]);
-          const publish = () => sensor.publish(topicOf(sensor), message);
+          // A park's time is when it first goes out: a message held back to arrive out of order is
+          // timed from its late publish, not from the moment the sensor meant to send it.
+          let unsent = true;
+          const publish = () => {
+            if (unsent && message.occupied)
+              parkedAt.push([violationIdFor(setup.scenarioId, sensor.thingName, message.ts), epochNow()]);
+            unsent = false;
+            return sensor.publish(topicOf(sensor), message);
+          };
           if (Math.random() < 0.05) {
             reordered++;
             pending.push(sleep(interval * 1.5).then(publish));

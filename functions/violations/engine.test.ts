@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ConflictError } from '../shared/errors.js';
 import {
   acknowledge,
+  advancesWatermark,
   type ConditionAction,
   type ConditionState,
   clearBySensor,
@@ -23,6 +24,7 @@ import {
   ViolationTransitionError,
   verify,
   violationIdFor,
+  withWatermark,
 } from './engine.js';
 import { applyOverride, SCENARIOS, type Scenario } from './scenarios.js';
 
@@ -163,6 +165,70 @@ describe('onSignal ordering', () => {
 
   it('rejects a message for another thing', () => {
     expect(() => onSignal(smoke, active, { ...msg(200, {}), thingName: 'other' })).toThrow(TypeError);
+  });
+});
+
+describe('watermarks kept apart from the condition (what the ingest loop stores)', () => {
+  const lane = applyOverride(byId('fire-lane-occupied'), { graceSeconds: 0 });
+
+  it('makes a park older than an already-seen free message stale', () => {
+    const free = onSignal(lane, undefined, msg(10, { occupied: false }, 2));
+    expect(kinds(free.actions)).toEqual(['ignore']);
+    expect(advancesWatermark(undefined, free.state)).toBe(true);
+    const merged = withWatermark(lane, THING, undefined, free.state);
+    expect(onSignal(lane, merged, msg(9, { occupied: true }, 1)).actions).toEqual([
+      { kind: 'ignore', reason: 'stale' },
+    ]);
+  });
+
+  it('keeps the stored state when the watermark is not later', () => {
+    const active = onSignal(lane, undefined, msg(10, { occupied: true }, 5)).state;
+    expect(withWatermark(lane, THING, active, { lastObservedAt: at(9), lastSeq: 9 })).toBe(active);
+    expect(withWatermark(lane, THING, active, undefined)).toBe(active);
+    expect(withWatermark(lane, THING, active, { lastObservedAt: at(10), lastSeq: 6 })).toEqual({
+      ...active,
+      lastSeq: 6,
+    });
+  });
+
+  it('in any arrival order, acts exactly as the in-order fold of the messages that were newest on arrival', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.boolean(), { minLength: 1, maxLength: 12 }),
+        fc.infiniteStream(fc.nat()),
+        (occupancy, randomness) => {
+          const messages = occupancy.map((occupied, i) => msg(i, { occupied }, i + 1));
+          // A random arrival order (Fisher–Yates over the stream).
+          const order = [...messages];
+          const random = randomness[Symbol.iterator]();
+          for (let i = order.length - 1; i > 0; i--) {
+            const j = (random.next().value as number) % (i + 1);
+            [order[i], order[j]] = [order[j] as SignalMessage, order[i] as SignalMessage];
+          }
+          let stored: ConditionState | undefined;
+          let seen: ConditionState | undefined;
+          let newest = 0;
+          const newestOnArrival: SignalMessage[] = [];
+          for (const message of order) {
+            const merged = withWatermark(lane, THING, stored, seen);
+            const result = onSignal(lane, merged, message);
+            const steps = result.actions.filter((action) => action.kind !== 'ignore');
+            const seq = message.seq as number;
+            if (seq <= newest) expect(steps).toEqual([]);
+            else newestOnArrival.push(message);
+            newest = Math.max(newest, seq);
+            if (steps.length > 0) stored = result.state;
+            else if (advancesWatermark(merged, result.state)) seen = result.state;
+          }
+          const expected = run(lane, newestOnArrival);
+          expect(withWatermark(lane, THING, stored, seen)?.status ?? 'idle').toBe(expected.state?.status);
+          expect(stored?.violationId).toBe(
+            expected.state?.status === 'active' ? expected.state.violationId : stored?.violationId,
+          );
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });
 

@@ -101,6 +101,44 @@ const clearAction = (scenario: Scenario, state: ConditionState, observedAt: stri
   autoVerify: scenario.autoVerifyOnClear,
 });
 
+/** The latest device message a condition has taken into account: device time, then sequence. */
+export interface Watermark {
+  lastObservedAt?: string;
+  lastSeq?: number;
+}
+
+const isLater = (a: Watermark, b: Watermark): boolean => {
+  if (a.lastObservedAt === undefined) return false;
+  if (b.lastObservedAt === undefined) return true;
+  const difference = ms(a.lastObservedAt) - ms(b.lastObservedAt);
+  return difference !== 0 ? difference > 0 : (a.lastSeq ?? -1) > (b.lastSeq ?? -1);
+};
+
+/**
+ * A condition as it stands after messages that changed nothing but were seen later than its state
+ * records (their watermark is kept apart, see the ingest loop): the later watermark wins, so a message
+ * older than it is stale however late it comes.
+ */
+export const withWatermark = (
+  scenario: Scenario,
+  thingName: string,
+  state: ConditionState | undefined,
+  seen: Watermark | undefined,
+): ConditionState | undefined => {
+  if (seen === undefined || !isLater(seen, state ?? {})) return state;
+  const base = state ?? initial(scenario, thingName);
+  const { lastSeq: _s, lastObservedAt: _o, ...rest } = base;
+  return {
+    ...rest,
+    lastObservedAt: seen.lastObservedAt,
+    ...(seen.lastSeq === undefined ? {} : { lastSeq: seen.lastSeq }),
+  };
+};
+
+/** Whether `after` has taken a later device message into account than `before`. */
+export const advancesWatermark = (before: ConditionState | undefined, after: ConditionState): boolean =>
+  isLater(after, before ?? {});
+
 /**
  * Sequence numbers are per signal on the devices, so they are compared only when the scenario listens
  * to a single signal; otherwise only device time orders messages.

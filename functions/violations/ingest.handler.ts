@@ -12,7 +12,7 @@ import {
   ruleEventSchema,
   workOrderReportSchema,
 } from './domain.js';
-import { cachedDeviceDirectory, type DeviceMessage, evaluateDeviceBatch, onWorkOrderReport } from './loop.js';
+import { cachedDeviceDirectory, type DeviceMessage, onWorkOrderReport, planDeviceBatch } from './loop.js';
 import { recordIngestBatch } from './store.js';
 
 /** The part of an SQS event record the function reads. */
@@ -91,19 +91,6 @@ export const handler = middy()
         };
     }
 
-    // Storing and evaluating are independent (evaluation is idempotent, so a batch retried because
-    // storing failed changes nothing twice): they run side by side.
-    const storing = recordIngestBatch(
-      entries.map(({ ruleEvent, decision }) => ({
-        decision,
-        meta: {
-          clientId: ruleEvent.clientId,
-          topic:
-            ruleEvent.topic ?? `dt/civic/${ruleEvent.compoundId}/${ruleEvent.thingName}/${ruleEvent.signal}`,
-          payloadBase64: ruleEvent.payload,
-        },
-      })),
-    );
     for (const { ruleEvent, decision } of entries) {
       if (decision.kind === 'rejected')
         logger.warn('Rejected telemetry', {
@@ -167,7 +154,11 @@ export const handler = middy()
         }
       }),
     );
-    const evaluation = evaluateDeviceBatch(
+    // The batch's conditions are read and folded first: the watermarks it moved on without a change
+    // are stored with the telemetry, in one BatchWriteItem, while the conditions that changed are
+    // written and acted on. Evaluation is idempotent, so a batch retried because storing failed
+    // changes nothing twice.
+    const plan = await planDeviceBatch(
       [...byThing.values()]
         .map(({ device, messages }) => ({
           device,
@@ -176,7 +167,19 @@ export const handler = middy()
         .filter(({ messages }) => messages.length > 0),
       now,
     );
-    const [, , { failed: failedDevices }] = await Promise.all([storing, reports, evaluation]);
+    const storing = recordIngestBatch(
+      entries.map(({ ruleEvent, decision }) => ({
+        decision,
+        meta: {
+          clientId: ruleEvent.clientId,
+          topic:
+            ruleEvent.topic ?? `dt/civic/${ruleEvent.compoundId}/${ruleEvent.thingName}/${ruleEvent.signal}`,
+          payloadBase64: ruleEvent.payload,
+        },
+      })),
+      plan.seen,
+    );
+    const [, , { failed: failedDevices }] = await Promise.all([storing, reports, plan.apply()]);
     for (const { device, error } of failedDevices) failDevice(device.thingName, error);
     return { batchItemFailures: [...failed].map((itemIdentifier) => ({ itemIdentifier })) };
   });

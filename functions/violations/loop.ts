@@ -20,6 +20,7 @@ import { requireEnv } from '../shared/env.js';
 import { logger } from '../shared/observability.js';
 import {
   acknowledge,
+  advancesWatermark,
   type ConditionAction,
   type ConditionState,
   clearBySensor,
@@ -33,17 +34,20 @@ import {
   openViolation,
   plusSeconds,
   type Violation,
+  withWatermark,
 } from './engine.js';
 import { applyOverride, SCENARIOS, type Scenario, type ScenarioOverride, scenariosFor } from './scenarios.js';
 import {
   conditionKey,
   getCondition,
   getConditions,
+  getConditionsSeen,
   getOverrides,
   getViolation,
   listDueAbsences,
   putCondition,
   putViolation,
+  type Seen,
   StaleWriteError,
   type StoredCondition,
 } from './store.js';
@@ -242,56 +246,89 @@ const scenarioWork = async (device: DeviceDirectoryEntry, messages: DeviceMessag
   return [...work.values()];
 };
 
+/** A device's messages folded over one scenario's condition, in device order. */
+const foldMessages =
+  (scenario: Scenario, thingName: string, messages: DeviceMessage[], seen: Seen | undefined) =>
+  (state: ConditionState | undefined): { state: ConditionState; steps: ConditionStep[] } => {
+    let current = withWatermark(scenario, thingName, state, seen);
+    const steps: ConditionStep[] = [];
+    for (const message of messages) {
+      const result = onSignal(scenario, current, { thingName, ...message });
+      steps.push(...single(current, result).steps);
+      current = result.state;
+    }
+    return { state: current as ConditionState, steps };
+  };
+
+export interface PlannedBatch {
+  /** Watermarks of conditions the batch moved on without changing them: stored with the telemetry. */
+  seen: Seen[];
+  /** Writes the conditions that changed and carries out their actions; failed devices are returned. */
+  apply(): Promise<{ failed: { device: DeviceDirectoryEntry; error: Error }[] }>;
+}
+
 /**
- * Evaluates a batch of accepted messages: per device (devices in parallel) and scenario, the device's
- * messages are applied in device order to the condition in one go, written once, and the resulting
- * actions carried out in order. Every condition the batch touches is read with one BatchGetItem. A
- * device whose evaluation fails is reported in `failed` (its messages are retried); the others stand.
+ * Evaluates a batch of accepted messages, per device and scenario: the device's messages are applied
+ * in device order to the condition in one go. Every condition the batch touches is read, with its
+ * watermark, in one BatchGetItem. A condition the messages merely moved on (nothing to do, no absence
+ * deadline moved) is not written: its new watermark is returned in `seen`, for the caller to store
+ * with the batch's telemetry, so a message older than it is stale however late it comes. The others
+ * are written (conditionally, on the version read) and their actions carried out by `apply`, devices
+ * in parallel; a device whose evaluation fails is reported (its messages are retried), the others
+ * stand.
  */
-export const evaluateDeviceBatch = async (
+export const planDeviceBatch = async (
   groups: { device: DeviceDirectoryEntry; messages: DeviceMessage[] }[],
   now: string,
-): Promise<{ failed: { device: DeviceDirectoryEntry; error: Error }[] }> => {
+): Promise<PlannedBatch> => {
   const planned = await Promise.all(
     groups.map(async ({ device, messages }) => ({ device, work: await scenarioWork(device, messages) })),
   );
-  const stored = await getConditions<ConditionState>(
+  const read = await getConditionsSeen<ConditionState>(
     planned.flatMap(({ device, work }) =>
       work.map(({ scenario }) => ({ thingName: device.thingName, scenarioId: scenario.scenarioId })),
     ),
   );
-  const outcomes = await Promise.allSettled(
-    planned.map(async ({ device, work }) => {
-      for (const { scenario, messages } of work) {
-        const steps = await withCondition(
-          scenario,
-          device.thingName,
-          (state) => {
-            let current = state;
-            const steps: ConditionStep[] = [];
-            for (const message of messages) {
-              const result = onSignal(scenario, current, { thingName: device.thingName, ...message });
-              steps.push(...single(current, result).steps);
-              current = result.state;
-            }
-            return { state: current as ConditionState, steps };
-          },
-          {
-            stored: stored.get(
-              conditionKey({ thingName: device.thingName, scenarioId: scenario.scenarioId }),
-            ),
-          },
-        );
-        await carryOut(device, scenario, steps, now);
-      }
+  const seen: Seen[] = [];
+  const writes = planned.map(({ device, work }) => ({
+    device,
+    conditions: work.flatMap(({ scenario, messages }) => {
+      const { stored, seen: watermark } =
+        read.get(conditionKey({ thingName: device.thingName, scenarioId: scenario.scenarioId })) ?? {};
+      const fold = foldMessages(scenario, device.thingName, messages, watermark);
+      const before = withWatermark(scenario, device.thingName, stored?.state, watermark);
+      const preview = fold(stored?.state);
+      if (preview.steps.length > 0 || dueOf(scenario, preview.state) !== stored?.dueAt)
+        return [{ scenario, fold, stored }];
+      if (advancesWatermark(before, preview.state))
+        seen.push({
+          thingName: device.thingName,
+          scenarioId: scenario.scenarioId,
+          lastObservedAt: preview.state.lastObservedAt as string,
+          ...(preview.state.lastSeq === undefined ? {} : { lastSeq: preview.state.lastSeq }),
+        });
+      return [];
     }),
-  );
+  }));
   return {
-    failed: outcomes.flatMap((outcome, index) =>
-      outcome.status === 'rejected'
-        ? [{ device: (planned[index] as (typeof planned)[number]).device, error: outcome.reason as Error }]
-        : [],
-    ),
+    seen,
+    apply: async () => {
+      const outcomes = await Promise.allSettled(
+        writes.map(async ({ device, conditions }) => {
+          for (const { scenario, fold, stored } of conditions) {
+            const steps = await withCondition(scenario, device.thingName, fold, { stored });
+            await carryOut(device, scenario, steps, now);
+          }
+        }),
+      );
+      return {
+        failed: outcomes.flatMap((outcome, index) =>
+          outcome.status === 'rejected'
+            ? [{ device: (writes[index] as (typeof writes)[number]).device, error: outcome.reason as Error }]
+            : [],
+        ),
+      };
+    },
   };
 };
 

@@ -109,19 +109,22 @@ const ingestKey = ({ decision }: IngestRecord, messageId: string) =>
     ? `T/${decision.thingName}/${decision.observedAt}/${messageId}`
     : `R/${decision.compoundId}/${decision.receivedAt}/${messageId}`;
 
+const seenItem = (watermark: Seen) => SeenEntity.build(BatchPutRequest).item(watermark);
+
 /**
- * Stores a batch of device messages (telemetry or rejected) with BatchWriteItem, 25 per request. Keys
- * derive from the message, so a redelivered message overwrites itself with the same content: stored
- * once however often it arrives. A batch may hold one message twice, which one request may not: those
- * are written once.
+ * Stores a batch of device messages (telemetry or rejected) with BatchWriteItem, 25 per request, with
+ * the watermarks the batch moved on (`seen`). Keys derive from the message, so a redelivered message
+ * overwrites itself with the same content: stored once however often it arrives. A batch may hold one
+ * message twice, which one request may not: those are written once.
  */
-export const recordIngestBatch = async (records: IngestRecord[]): Promise<void> => {
-  const byKey = new Map<string, ReturnType<typeof ingestItem>>();
+export const recordIngestBatch = async (records: IngestRecord[], seen: Seen[] = []): Promise<void> => {
+  const byKey = new Map<string, ReturnType<typeof ingestItem> | ReturnType<typeof seenItem>>();
   for (const record of records) {
     const { clientId, topic, payloadBase64 } = record.meta;
     const messageId = messageIdOf(clientId, topic, payloadBase64);
     byKey.set(ingestKey(record, messageId), ingestItem(record, messageId));
   }
+  for (const watermark of seen) byKey.set(`S/${conditionKey(watermark)}`, seenItem(watermark));
   const requests = [...byKey.values()];
   const commands = [];
   for (let i = 0; i < requests.length; i += 25)
@@ -168,6 +171,31 @@ export const ConditionEntity = new Entity({
   }),
   computeKey: ({ thingName, scenarioId }) => ({ pk: `THING#${thingName}`, sk: `COND#${scenarioId}` }),
 });
+
+/**
+ * The latest message a (thing, scenario) condition has seen when that message changed nothing: kept
+ * apart from the condition so it can be written blind, in the batch that stores the telemetry, instead
+ * of one conditional write per message. Ingest reads it with the condition and takes the later of the
+ * two (`withWatermark`), so a message older than one already seen never acts.
+ */
+export const SeenEntity = new Entity({
+  name: 'ConditionSeen',
+  table: CivicTable,
+  schema: item({
+    thingName: string().key(),
+    scenarioId: string().key(),
+    lastObservedAt: string(),
+    lastSeq: number().optional(),
+  }),
+  computeKey: ({ thingName, scenarioId }) => ({ pk: `THING#${thingName}`, sk: `SEEN#${scenarioId}` }),
+});
+
+export interface Seen {
+  thingName: string;
+  scenarioId: string;
+  lastObservedAt: string;
+  lastSeq?: number;
+}
 
 /** The gsi1 partition of every absence condition that is waiting for silence. */
 const ABSENCE_DUE = 'ABSENCE-DUE';
@@ -255,7 +283,50 @@ export const getConditions = async <S>(
   for (const { Responses } of results) {
     for (const item of Responses?.[0] ?? []) {
       if (item !== undefined)
-        found.set(conditionKey(item), { state: item.state as S, version: item.version });
+        found.set(conditionKey(item), { state: item.state as S, version: item.version, dueAt: item.dueAt });
+    }
+  }
+  return found;
+};
+
+/**
+ * Reads many conditions with their kept-apart watermarks at once (one BatchGetItem per 50 keys, two
+ * items per key, strongly consistent), by `conditionKey`.
+ */
+export const getConditionsSeen = async <S>(
+  keys: { thingName: string; scenarioId: string }[],
+): Promise<Map<string, { stored?: StoredCondition<S>; seen?: Seen }>> => {
+  const found = new Map<string, { stored?: StoredCondition<S>; seen?: Seen }>();
+  const unique = [...new Map(keys.map((key) => [conditionKey(key), key])).values()];
+  const commands = [];
+  for (let i = 0; i < unique.length; i += 50) {
+    commands.push(
+      CivicTable.build(BatchGetCommand)
+        .requests(
+          ...unique
+            .slice(i, i + 50)
+            .flatMap((key) => [
+              ConditionEntity.build(BatchGetRequest).key(key),
+              SeenEntity.build(BatchGetRequest).key(key),
+            ]),
+        )
+        .options({ consistent: true }),
+    );
+  }
+  const results = await Promise.all(commands.map((command) => executeBatchGet({ maxAttempts: 8 }, command)));
+  for (const { Responses } of results) {
+    for (const item of (Responses?.[0] ?? []) as (Record<string, unknown> | undefined)[]) {
+      if (item === undefined) continue;
+      const key = conditionKey(item as { thingName: string; scenarioId: string });
+      const entry = found.get(key) ?? {};
+      if ('version' in item) {
+        entry.stored = {
+          state: item.state as S,
+          version: item.version as number,
+          ...(item.dueAt === undefined ? {} : { dueAt: item.dueAt as string }),
+        };
+      } else entry.seen = item as unknown as Seen;
+      found.set(key, entry);
     }
   }
   return found;

@@ -251,6 +251,23 @@ describe('fire lane: sensor → violation → work order on the handheld → ack
     ).toHaveLength(1);
   });
 
+  it('opens nothing for a park that arrives after the sensor already said the lane is free', async () => {
+    const sensor = await register('fl-sensor-late', 'geomagnetic-sensor', 'fire-lane-east');
+    const topic = `dt/civic/${COMPOUND}/fl-sensor-late/occupancy`;
+    const now = Date.now();
+    // The sensor saw the car at seq 1 and the lane free at seq 2; the network delivers seq 2 first.
+    await sensor.publish(topic, { ts: new Date(now).toISOString(), seq: 2, occupied: false });
+    await cloud.drain();
+    await sensor.publish(topic, { ts: new Date(now - 1_000).toISOString(), seq: 1, occupied: true });
+    await cloud.drain();
+    // Past the grace period (2 s): a late park that had been taken for news would have opened by now.
+    await new Promise((resolve) => setTimeout(resolve, 3_500));
+    await cloud.drain();
+    expect(await violationsOf('fl-sensor-late')).toEqual([]);
+    const telemetry = await api(`/compounds/${COMPOUND}/devices/fl-sensor-late/telemetry?limit=10`);
+    expect(telemetry.body.items).toHaveLength(2);
+  });
+
   it('refuses bad scenario configuration and foreign-compound telemetry with reasons, disturbing nothing', async () => {
     const negative = await api(`/compounds/${COMPOUND}/scenarios/fire-lane-occupied`, 'PUT', {
       graceSeconds: -1,
