@@ -7,7 +7,7 @@ import { close, type Violation, verify } from './engine.js';
 import { effectiveScenarios, onWorkOrderReport, updateViolation, type WorkOrder } from './loop.js';
 import { violationsRoutes as r } from './routes.js';
 import { overrideSchemaFor, SCENARIOS } from './scenarios.js';
-import { violationStats as statsOf } from './stats.js';
+import { violationStats as statsOf, violationStatsBy } from './stats.js';
 import {
   getOverrides,
   putOverride,
@@ -140,7 +140,15 @@ export const violationStats = httpRoute(r.violationStats, async ({ caller, query
       v.openedAt >= query.from &&
       v.openedAt < to &&
       (query.compoundId === undefined || v.compoundId === query.compoundId) &&
+      (query.companyId === undefined || v.companyId === query.companyId) &&
       (query.scenarioId === undefined || v.scenarioId === query.scenarioId),
   );
-  return json(200, { from: query.from, to, ...statsOf(selected) });
+  return json(200, {
+    from: query.from,
+    to,
+    ...statsOf(selected),
+    ...(query.groupBy === undefined
+      ? {}
+      : { groupBy: query.groupBy, groups: violationStatsBy(selected, query.groupBy) }),
+  });
 });

@@ -347,6 +347,8 @@ export interface Violation {
   scenarioVersion: number;
   compoundId: string;
   zoneId?: string;
+  /** The property company serving the sensor's area when the case opened (for its statistics). */
+  companyId?: string;
   thingName: string;
   severity: Scenario['severity'];
   status: ViolationStatus;
@@ -405,6 +407,7 @@ export function openViolation(input: {
   scenario: Scenario;
   compoundId: string;
   zoneId?: string;
+  companyId?: string;
   thingName: string;
   observedAt: string;
   now: string;
@@ -417,6 +420,7 @@ export function openViolation(input: {
     scenarioVersion: input.scenario.version,
     compoundId: input.compoundId,
     ...(input.zoneId === undefined ? {} : { zoneId: input.zoneId }),
+    ...(input.companyId === undefined ? {} : { companyId: input.companyId }),
     thingName: input.thingName,
     severity: input.scenario.severity,
     status: 'open',

@@ -434,11 +434,13 @@ const openAndDispatch = async (
   { observedAt, violationId }: { observedAt: string; violationId: string },
   now: string,
 ) => {
+  const companyId = await companyOf(device);
   const opened = openViolation({
     violationId,
     scenario,
     compoundId: device.compoundId,
     zoneId: device.zoneId,
+    companyId,
     thingName: device.thingName,
     observedAt,
     now,
@@ -483,6 +485,16 @@ const zoneCache = new Map<
   { at: number; value: Promise<{ name?: string; position?: unknown } | undefined> }
 >();
 
+/** The property company serving the device's area now (its current contract), if any. */
+const companyOf = (device: DeviceDirectoryEntry): Promise<string | undefined> => {
+  const areaId = device.areaId;
+  if (areaId === undefined) return Promise.resolve(undefined);
+  return positive(companyCache, `${device.subDistrictId}/${areaId}`, async () => {
+    const area = await getRecord(device.subDistrictId, 'area', areaId);
+    return area?.companyId;
+  });
+};
+
 /** Finds who carries out a chain step: the on-duty staff of the area's property company, by role. */
 const recipientFor = async (
   device: DeviceDirectoryEntry,
@@ -492,10 +504,7 @@ const recipientFor = async (
     assignee === 'property-guard' ? 'guard' : assignee === 'property-manager' ? 'manager' : undefined;
   const areaId = device.areaId;
   if (role === undefined || areaId === undefined) return {};
-  const companyId = await positive(companyCache, `${device.subDistrictId}/${areaId}`, async () => {
-    const area = await getRecord(device.subDistrictId, 'area', areaId);
-    return area?.companyId;
-  });
+  const companyId = await companyOf(device);
   if (companyId === undefined) return {};
   const staff = await cached(staffCache, `${device.subDistrictId}/${companyId}`, async () =>
     (

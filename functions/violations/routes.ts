@@ -1,9 +1,11 @@
 /** The violations feature's HTTP routes: roles, schemas and handler of each (see shared/routes.ts). */
 import { z } from 'zod';
+import { slugSchema } from '../registry/domain.js';
 import { pageQuerySchema } from '../shared/pagination.js';
 import { defineRoute } from '../shared/routes.js';
 import { compoundIdSchema, thingNameSchema } from './domain.js';
 import { scenarioOverrideSchema } from './scenarios.js';
+import { STATS_GROUPINGS } from './stats.js';
 
 const API = 'violations/api.handler.ts';
 const TELEMETRY = API;
@@ -101,14 +103,16 @@ export const violationsRoutes = {
     entry: API,
     handler: 'violationStats',
     summary:
-      'Statistics over a period: counts, median and p90 time to acknowledge and to close, on-time and escalation rates, repeat locations',
+      'Statistics over a period, filtered by compound, property company and scenario, and broken down by one of them with groupBy: counts, median and p90 time to acknowledge and to close, on-time and escalation rates, repeat locations',
     roles: ['street-office'],
     query: z
       .object({
         from: z.iso.datetime({ offset: true }),
         to: z.iso.datetime({ offset: true }).optional(),
         compoundId: compoundIdSchema.optional(),
+        companyId: slugSchema.optional(),
         scenarioId: z.string().min(2).max(63).optional(),
+        groupBy: z.enum(STATS_GROUPINGS).optional(),
       })
       .strict(),
     tableAccess: 'read',

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Violation } from './engine.js';
-import { violationStats } from './stats.js';
+import { violationStats, violationStatsBy } from './stats.js';
 
 const at = (minutes: number) => new Date(Date.UTC(2026, 10, 26, 8, 0, 0) + minutes * 60_000).toISOString();
 const violation = (overrides: Partial<Violation>): Violation => ({
@@ -48,5 +48,35 @@ describe('violationStats', () => {
       escalationRate: undefined,
       repeatLocations: [],
     });
+  });
+
+  it('breaks the same statistics down by property company, compound or scenario, most violations first', () => {
+    const violations = [
+      violation({ companyId: 'anju', acknowledgedAt: at(2), ackDueAt: at(5) }),
+      violation({ companyId: 'anju', acknowledgedAt: at(6), ackDueAt: at(5), compoundId: 'yaojiang' }),
+      violation({ companyId: 'lvyuan', escalations: 1, scenarioId: 'smoke-alarm' }),
+      violation({}),
+    ];
+    const byCompany = violationStatsBy(violations, 'company');
+    expect(byCompany.map(({ key, count }) => [key, count])).toEqual([
+      ['anju', 2],
+      ['lvyuan', 1],
+      [null, 1],
+    ]);
+    expect(byCompany[0]).toEqual({
+      key: 'anju',
+      ...violationStats(violations.slice(0, 2)),
+    });
+    expect(byCompany[0]?.onTimeRate).toBe(1 / 2);
+    expect(byCompany[1]?.escalationRate).toBe(1);
+    expect(violationStatsBy(violations, 'compound').map(({ key, count }) => [key, count])).toEqual([
+      ['xiling', 3],
+      ['yaojiang', 1],
+    ]);
+    expect(violationStatsBy(violations, 'scenario').map(({ key, count }) => [key, count])).toEqual([
+      ['fire-lane-occupied', 3],
+      ['smoke-alarm', 1],
+    ]);
+    expect(violationStatsBy([], 'company')).toEqual([]);
   });
 });

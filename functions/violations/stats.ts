@@ -53,3 +53,32 @@ export const violationStats = (violations: readonly Violation[]): ViolationStats
       .sort((a, b) => b.count - a.count || a.zoneId.localeCompare(b.zoneId)),
   };
 };
+
+/** What the command centre may break statistics down by. */
+export const STATS_GROUPINGS = ['compound', 'company', 'scenario'] as const;
+export type StatsGrouping = (typeof STATS_GROUPINGS)[number];
+
+const groupKey = (violation: Violation, by: StatsGrouping): string | null =>
+  by === 'compound'
+    ? violation.compoundId
+    : by === 'scenario'
+      ? violation.scenarioId
+      : (violation.companyId ?? null);
+
+/**
+ * The same statistics per compound, property company or scenario, most violations first. A violation
+ * whose area had no property company when it opened falls under the company `null`.
+ */
+export const violationStatsBy = (
+  violations: readonly Violation[],
+  by: StatsGrouping,
+): ({ key: string | null } & ViolationStats)[] => {
+  const groups = new Map<string | null, Violation[]>();
+  for (const violation of violations) {
+    const key = groupKey(violation, by);
+    groups.set(key, [...(groups.get(key) ?? []), violation]);
+  }
+  return [...groups]
+    .map(([key, members]) => ({ key, ...violationStats(members) }))
+    .sort((a, b) => b.count - a.count || String(a.key).localeCompare(String(b.key)));
+};

@@ -308,5 +308,20 @@ describe('fire lane: sensor → violation → work order on the handheld → ack
     expect(stats.body.escalationRate).toBeGreaterThan(0);
     expect(stats.body.timeToAcknowledge.median).toBeGreaterThan(0);
     expect(stats.body.repeatLocations).toEqual([expect.objectContaining({ zoneId: 'fire-lane-east' })]);
+
+    // Per property company: every case here opened in 安居物业's area, so its group is the whole.
+    const byCompany = await api(
+      `/violations/stats?from=${encodeURIComponent(from)}&compoundId=${COMPOUND}&groupBy=company`,
+    );
+    expect(byCompany.status).toBe(200);
+    expect(byCompany.body.groups).toEqual([
+      expect.objectContaining({ key: 'anju', count: stats.body.count, closed: stats.body.closed }),
+    ]);
+    const anju = await api(`/violations/stats?from=${encodeURIComponent(from)}&companyId=anju`);
+    expect(anju.body.count).toBe(stats.body.count);
+    const other = await api(`/violations/stats?from=${encodeURIComponent(from)}&companyId=lvyuan`);
+    expect(other.body.count).toBe(0);
+    const bad = await api(`/violations/stats?from=${encodeURIComponent(from)}&groupBy=guard`);
+    expect(bad.status).toBe(400);
   });
 });
