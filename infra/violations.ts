@@ -26,11 +26,12 @@ export const INGEST_BATCH_SIZE = 10;
 export const INGEST_MAX_RECEIVES = 5;
 const INGEST_TIMEOUT = Duration.seconds(10);
 /**
- * At most two batches at once: under load the batches fill up (ten messages for one BatchWriteItem and
- * one BatchGetItem) instead of many one-message batches, and bursts cannot swamp the table or the data
- * plane. Two pollers of ten messages keep up with several hundred messages a second.
+ * At most three batches at once: under load the batches fill up (ten messages for one BatchWriteItem
+ * and one BatchGetItem) instead of many one-message batches, and bursts cannot swamp the table or the
+ * data plane. Measured locally at 200 messages/s: two pollers left a park waiting for a free one
+ * (rule → batch p50 ~22 ms); three halved that and kept saturated throughput (~400–460/s).
  */
-export const INGEST_MAX_CONCURRENCY = 2;
+export const INGEST_MAX_CONCURRENCY = 3;
 /** How often absence scenarios are checked: the shortest absence lasts an hour. */
 export const ABSENCE_SWEEP_EVERY = Duration.minutes(5);
 

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { INGEST_BATCH_SIZE, INGEST_MAX_CONCURRENCY } from '../infra/violations.js';
 import {
   type CloudFormationTemplate,
   type LocalStack,
@@ -52,11 +53,11 @@ describe('template: the synthesized stack’s queues, mapping and ingest rule', 
         logicalId: expect.stringMatching(/^ViolationsIngestSqsEventSource/),
         functionName: ingest?.functionName,
         eventSourceArn: queue('ViolationsIngestQueue').arn,
-        batchSize: 10,
+        batchSize: INGEST_BATCH_SIZE,
         maximumBatchingWindowSeconds: 0,
         reportBatchItemFailures: true,
         enabled: true,
-        maximumConcurrency: 2,
+        maximumConcurrency: INGEST_MAX_CONCURRENCY,
       },
     ]);
   });

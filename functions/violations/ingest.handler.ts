@@ -167,6 +167,8 @@ export const handler = middy()
         .filter(({ messages }) => messages.length > 0),
       now,
     );
+    // The condition writes go out first: a case waits on them, the telemetry waits on nobody.
+    const applying = plan.apply();
     const storing = recordIngestBatch(
       entries.map(({ ruleEvent, decision }) => ({
         decision,
@@ -179,7 +181,7 @@ export const handler = middy()
       })),
       plan.seen,
     );
-    const [, , { failed: failedDevices }] = await Promise.all([storing, reports, plan.apply()]);
+    const [, , { failed: failedDevices }] = await Promise.all([storing, reports, applying]);
     for (const { device, error } of failedDevices) failDevice(device.thingName, error);
     return { batchItemFailures: [...failed].map((itemIdentifier) => ({ itemIdentifier })) };
   });

@@ -558,7 +558,7 @@ const workOrderFor = (
   handleDueAt: violation.handleDueAt as string,
 });
 
-/** Pushes a recorded work order to its handheld and schedules its two deadlines, all at once. */
+/** Pushes a recorded work order to its handheld, then schedules its two deadlines. */
 const sendWorkOrder = async (
   device: DeviceDirectoryEntry,
   scenario: Scenario,
@@ -583,8 +583,10 @@ const sendWorkOrder = async (
       handleDueAt: due.handleDueAt,
     });
   };
+  // The push first: it is what the guard is waiting for. A crash in between loses the deadlines of an
+  // order already on the handheld, as a crash halfway through the two at once always could.
+  await push();
   await Promise.all([
-    push(),
     scheduleTimer(`ack-${digest(workOrder.workOrderId)}`, due.ackDueAt, {
       kind: 'deadline',
       violationId: violation.violationId,
