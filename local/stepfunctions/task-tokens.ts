@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { StepFunctionsApiError, TaskClosedError, TaskFailedError } from './errors.js';
 
+/** How long after TimeoutSeconds the backstop timer retires a token nobody called back. */
+const TIMEOUT_MARGIN_MS = 1_000;
+
 interface PendingToken {
   state: 'pending';
   executionArn: string;
@@ -9,6 +12,8 @@ interface PendingToken {
   heartbeatSeconds?: number;
   heartbeatTimer?: NodeJS.Timeout;
   timeoutTimer?: NodeJS.Timeout;
+  /** performance.now() at which the task's TimeoutSeconds ends: a callback from then on is too late. */
+  timeoutAt: number;
 }
 
 type TokenRecord = PendingToken | { state: 'closed' };
@@ -38,13 +43,22 @@ export class TaskTokens {
     });
     // Heartbeat or stop may reject before the task awaits the promise (it is still invoking the Lambda).
     result.catch(() => undefined);
-    const record: PendingToken = { state: 'pending', executionArn: options.executionArn, resolve, reject };
+    const timeoutMs = options.timeoutSeconds * 1000;
+    const record: PendingToken = {
+      state: 'pending',
+      executionArn: options.executionArn,
+      resolve,
+      reject,
+      timeoutAt: performance.now() + timeoutMs,
+    };
     if (options.heartbeatSeconds !== undefined) record.heartbeatSeconds = options.heartbeatSeconds;
-    // The library races the task against its own TimeoutSeconds timer armed just after this one; one extra
-    // millisecond lets the library's timer win, so the error is its real States.Timeout, not a look-alike.
+    // The library races the task against its own TimeoutSeconds timer, armed just after this one, and
+    // only its error is a real States.Timeout (one States.TaskFailed may not catch). This timer merely
+    // retires the token, well after the library's has fired even on a loaded machine (a margin of 1 ms
+    // was not: the look-alike won and was caught). A callback after TimeoutSeconds is refused anyway.
     record.timeoutTimer = setTimeout(
       () => this.settle(token, new TaskFailedError('States.Timeout', 'Task timed out')),
-      options.timeoutSeconds * 1000 + 1,
+      timeoutMs + TIMEOUT_MARGIN_MS,
     );
     this.records.set(token, record);
     let tokens = this.byExecution.get(options.executionArn);
@@ -91,13 +105,14 @@ export class TaskTokens {
   private pending(token: string): PendingToken {
     const record = this.records.get(token);
     if (!record) throw new StepFunctionsApiError('InvalidToken', 'Invalid Token');
-    if (record.state === 'closed') {
+    if (record.state === 'pending' && performance.now() >= record.timeoutAt) this.close(token, record);
+    if (this.records.get(token)?.state === 'closed') {
       throw new StepFunctionsApiError(
         'TaskTimedOut',
         "Task Timed Out: 'Provided task does not exist anymore'",
       );
     }
-    return record;
+    return record as PendingToken;
   }
 
   private settle(token: string, outcome: Error | { output: unknown }, fromApi = false): void {
