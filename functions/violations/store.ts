@@ -252,6 +252,13 @@ export interface StoredCondition<S> {
   dueAt?: string;
 }
 
+/** A stored condition item as the loop sees it. */
+const toStored = <S>(item: { state: unknown; version: number; dueAt?: string }): StoredCondition<S> => ({
+  state: item.state as S,
+  version: item.version,
+  ...(item.dueAt === undefined ? {} : { dueAt: item.dueAt }),
+});
+
 export const getCondition = async <S>(
   thingName: string,
   scenarioId: string,
@@ -260,77 +267,64 @@ export const getCondition = async <S>(
     .key({ thingName, scenarioId })
     .options({ consistent: true })
     .send();
-  return Item === undefined
-    ? undefined
-    : { state: Item.state as S, version: Item.version, dueAt: Item.dueAt };
+  return Item === undefined ? undefined : toStored<S>(Item);
 };
 
-/** Reads many conditions at once (BatchGetItem, strongly consistent, 100 keys per request). */
+/**
+ * Reads many conditions at once, strongly consistent, by `conditionKey`: one BatchGetItem per 100
+ * items, and with `withSeen` each condition's kept-apart watermark beside it (two items per key).
+ */
+const readConditions = async <S>(
+  keys: { thingName: string; scenarioId: string }[],
+  withSeen: boolean,
+): Promise<Map<string, { stored?: StoredCondition<S>; seen?: Seen }>> => {
+  const found = new Map<string, { stored?: StoredCondition<S>; seen?: Seen }>();
+  const unique = [...new Map(keys.map((key) => [conditionKey(key), key])).values()];
+  const perRequest = withSeen ? 50 : 100;
+  const reads = [];
+  for (let i = 0; i < unique.length; i += perRequest) {
+    const slice = unique.slice(i, i + perRequest);
+    const command = CivicTable.build(BatchGetCommand)
+      .requests(
+        ...slice.flatMap((key) =>
+          withSeen
+            ? [ConditionEntity.build(BatchGetRequest).key(key), SeenEntity.build(BatchGetRequest).key(key)]
+            : [ConditionEntity.build(BatchGetRequest).key(key)],
+        ),
+      )
+      .options({ consistent: true });
+    reads.push(executeBatchGet({ maxAttempts: 8 }, command).then(({ Responses }) => ({ slice, Responses })));
+  }
+  for (const { slice, Responses } of await Promise.all(reads)) {
+    // Responses follow the requests: per key its condition, then (withSeen) its watermark.
+    const items = (Responses?.[0] ?? []) as unknown[];
+    slice.forEach((key, index) => {
+      const condition = items[withSeen ? 2 * index : index] as
+        | { state: unknown; version: number; dueAt?: string }
+        | undefined;
+      const seen = withSeen ? (items[2 * index + 1] as Seen | undefined) : undefined;
+      found.set(conditionKey(key), {
+        ...(condition === undefined ? {} : { stored: toStored<S>(condition) }),
+        ...(seen === undefined ? {} : { seen }),
+      });
+    });
+  }
+  return found;
+};
+
+/** Reads many conditions at once (BatchGetItem, strongly consistent), by `conditionKey`. */
 export const getConditions = async <S>(
   keys: { thingName: string; scenarioId: string }[],
 ): Promise<Map<string, StoredCondition<S>>> => {
   const found = new Map<string, StoredCondition<S>>();
-  const unique = [...new Map(keys.map((key) => [conditionKey(key), key])).values()];
-  const commands = [];
-  for (let i = 0; i < unique.length; i += 100) {
-    commands.push(
-      CivicTable.build(BatchGetCommand)
-        .requests(...unique.slice(i, i + 100).map((key) => ConditionEntity.build(BatchGetRequest).key(key)))
-        .options({ consistent: true }),
-    );
-  }
-  const results = await Promise.all(commands.map((command) => executeBatchGet({ maxAttempts: 8 }, command)));
-  for (const { Responses } of results) {
-    for (const item of Responses?.[0] ?? []) {
-      if (item !== undefined)
-        found.set(conditionKey(item), { state: item.state as S, version: item.version, dueAt: item.dueAt });
-    }
-  }
+  for (const [key, { stored }] of await readConditions<S>(keys, false))
+    if (stored !== undefined) found.set(key, stored);
   return found;
 };
 
-/**
- * Reads many conditions with their kept-apart watermarks at once (one BatchGetItem per 50 keys, two
- * items per key, strongly consistent), by `conditionKey`.
- */
-export const getConditionsSeen = async <S>(
-  keys: { thingName: string; scenarioId: string }[],
-): Promise<Map<string, { stored?: StoredCondition<S>; seen?: Seen }>> => {
-  const found = new Map<string, { stored?: StoredCondition<S>; seen?: Seen }>();
-  const unique = [...new Map(keys.map((key) => [conditionKey(key), key])).values()];
-  const commands = [];
-  for (let i = 0; i < unique.length; i += 50) {
-    commands.push(
-      CivicTable.build(BatchGetCommand)
-        .requests(
-          ...unique
-            .slice(i, i + 50)
-            .flatMap((key) => [
-              ConditionEntity.build(BatchGetRequest).key(key),
-              SeenEntity.build(BatchGetRequest).key(key),
-            ]),
-        )
-        .options({ consistent: true }),
-    );
-  }
-  const results = await Promise.all(commands.map((command) => executeBatchGet({ maxAttempts: 8 }, command)));
-  for (const { Responses } of results) {
-    for (const item of (Responses?.[0] ?? []) as (Record<string, unknown> | undefined)[]) {
-      if (item === undefined) continue;
-      const key = conditionKey(item as { thingName: string; scenarioId: string });
-      const entry = found.get(key) ?? {};
-      if ('version' in item) {
-        entry.stored = {
-          state: item.state as S,
-          version: item.version as number,
-          ...(item.dueAt === undefined ? {} : { dueAt: item.dueAt as string }),
-        };
-      } else entry.seen = item as unknown as Seen;
-      found.set(key, entry);
-    }
-  }
-  return found;
-};
+/** Reads many conditions with their kept-apart watermarks at once, by `conditionKey`. */
+export const getConditionsSeen = <S>(keys: { thingName: string; scenarioId: string }[]) =>
+  readConditions<S>(keys, true);
 
 export const conditionKey = ({ thingName, scenarioId }: { thingName: string; scenarioId: string }) =>
   `${thingName}/${scenarioId}`;
