@@ -10,6 +10,9 @@ import { progress, sleep } from './support.js';
 
 export const epochNow = () => performance.timeOrigin + performance.now();
 
+/** One report in this many parks a car (5 % of messages); the next report moves it away. */
+const PARK_EVERY = 20;
+
 interface FleetSetup {
   identities: DeviceIdentity[];
   endpoint: { host: string; port: number };
@@ -71,6 +74,10 @@ const runWorker = async (setup: FleetSetup) => {
     nextSeq.set(sensor.thingName, seq);
     return seq;
   };
+  // Sensors are independent: each parks on its own phase, so the fleet's parks are spread evenly in
+  // time. (In step, all twenty parked within one 100 ms tick every two seconds: a burst of twenty cases
+  // opening at once, which is not the load of independent lanes at 200 msg/s.)
+  const parks = (index: number, seq: number) => (seq + index) % PARK_EVERY === 1;
 
   // Each sensor reports at rate/sensors per second; one report in twenty parks a car on the lane and
   // the next one moves it away. 10 % of messages are sent twice, 5 % held back past the next one.
@@ -90,7 +97,7 @@ const runWorker = async (setup: FleetSetup) => {
         for (let tick = 1; sent < total; tick++) {
           await sleep(Math.max(0, first + tick * interval - performance.now()));
           const seq = next(sensor);
-          const message = { ts: new Date().toISOString(), seq, occupied: seq % 20 === 1 };
+          const message = { ts: new Date().toISOString(), seq, occupied: parks(index, seq) };
           // A park's time is when it first goes out: a message held back to arrive out of order is
           // timed from its late publish, not from the moment the sensor meant to send it.
           let unsent = true;
@@ -131,13 +138,13 @@ const runWorker = async (setup: FleetSetup) => {
     else if (command.type === 'saturate') {
       const startedAt = epochNow();
       await Promise.all(
-        fleet.map(async (sensor) => {
+        fleet.map(async (sensor, index) => {
           for (let i = 0; i < command.perSensor; i++) {
             const seq = next(sensor);
             await sensor.publish(topicOf(sensor), {
               ts: new Date().toISOString(),
               seq,
-              occupied: seq % 20 === 1,
+              occupied: parks(index, seq),
             });
           }
         }),
