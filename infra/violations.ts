@@ -28,9 +28,10 @@ const INGEST_TIMEOUT = Duration.seconds(10);
 /**
  * At most three batches at once: under load the batches fill up (ten messages for one BatchWriteItem
  * and one BatchGetItem) instead of many one-message batches, and bursts cannot swamp the table or the
- * data plane. Measured locally at 200 messages/s with parks spread evenly, two and three are alike
- * within run-to-run noise (p99 89–149 ms; saturated 0.53–0.59× raw PutItem with two, 0.50–0.61× with
- * three), so three stays as first tuned; four was slower (the machine is CPU-bound).
+ * data plane. Measured locally at 200 messages/s with parks spread evenly: two gave a p99 of 86–89 ms
+ * against 88–105 ms with three (both once DynamoDB Local's JIT compiles at low priority), but saturated
+ * throughput fell to 0.36–0.46× raw PutItem, against 0.55–0.67× with three; four was slower (the
+ * machine is CPU-bound). Two is also AWS's minimum for MaximumConcurrency.
  */
 export const INGEST_MAX_CONCURRENCY = 3;
 /** How often absence scenarios are checked: the shortest absence lasts an hour. */

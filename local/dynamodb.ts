@@ -35,8 +35,10 @@ const spawnDynamoDbLocal = (options: { port: number; dataDir?: string }): ChildP
     // recompiling in bursts of up to half a core for minutes, and at normal priority those bursts took
     // the CPU from the threads serving requests. Measured at 200 messages/s (bench/violations.ts): every
     // park over 150 ms fell in a second with a compile burst, and the p99 went from 125–159 ms to
-    // 88–105 ms. Policy 1 is what makes Linux apply the priority; raising a nice value needs no root
-    // (without root the JVM warns that it "may require" it, and then applies it).
+    // 88–105 ms run alone (69 and 73 ms in `npm run bench`). Policy 1 is what makes Linux apply thread
+    // priorities at all. Raising a nice value needs no root (without root the JVM warns that it "may
+    // require" it, and applies it anyway); as root, policy 1 also lowers the nice value of the JVM's
+    // own high-priority threads (the VM thread, which runs the collector, goes to -4).
     '-XX:ThreadPriorityPolicy=1',
     '-XX:CompilerThreadPriority=19',
     '-Djava.library.path=./DynamoDBLocal_lib',
