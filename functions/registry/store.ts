@@ -4,7 +4,6 @@ import {
   BatchPutRequest,
   BatchWriteCommand,
   Entity,
-  executeBatchWrite,
   GetItemCommand,
   item,
   list,
@@ -13,6 +12,7 @@ import {
   QueryCommand,
   string,
 } from 'dynamodb-toolbox';
+import { writeBatch } from '../shared/batch.js';
 import { ConflictError, PreconditionFailedError } from '../shared/errors.js';
 import { decodeCursor, encodeCursor } from '../shared/pagination.js';
 import { CivicTable } from '../shared/table.js';
@@ -146,7 +146,8 @@ export const listAllRecords = async <T = Record<string, unknown>>(
 
 /**
  * Writes many records, 25 per BatchWriteItem and several batches in flight; unprocessed items are
- * retried by dynamodb-toolbox. Used by imports, whose inputs were fully validated first.
+ * resent with backoff, and an error if some never get through. Used by imports, whose inputs were
+ * fully validated first.
  */
 export const putRecords = async (records: RegistryRecord[], concurrency = 16): Promise<void> => {
   const batches: RegistryRecord[][] = [];
@@ -159,7 +160,7 @@ export const putRecords = async (records: RegistryRecord[], concurrency = 16): P
         const command = CivicTable.build(BatchWriteCommand).requests(
           ...batch.map((record) => RegistryRecordEntity.build(BatchPutRequest).item(record as never)),
         );
-        await executeBatchWrite({ maxAttempts: 8 }, command);
+        await writeBatch(command);
       }
     }),
   );

@@ -2,13 +2,10 @@ import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   any,
-  BatchGetCommand,
   BatchGetRequest,
   BatchPutRequest,
   BatchWriteCommand,
   Entity,
-  executeBatchGet,
-  executeBatchWrite,
   GetItemCommand,
   item,
   number,
@@ -16,6 +13,7 @@ import {
   QueryCommand,
   string,
 } from 'dynamodb-toolbox';
+import { readBatch, writeBatch } from '../shared/batch.js';
 import { decodeCursor, encodeCursor } from '../shared/pagination.js';
 import { CivicTable } from '../shared/table.js';
 import type { IngestDecision } from './domain.js';
@@ -129,7 +127,7 @@ export const recordIngestBatch = async (records: IngestRecord[], seen: Seen[] = 
   const commands = [];
   for (let i = 0; i < requests.length; i += 25)
     commands.push(CivicTable.build(BatchWriteCommand).requests(...requests.slice(i, i + 25)));
-  await Promise.all(commands.map((command) => executeBatchWrite({ maxAttempts: 8 }, command)));
+  await Promise.all(commands.map((command) => writeBatch(command)));
 };
 
 /** Newest first. */
@@ -284,20 +282,15 @@ const readConditions = async <S>(
   const reads = [];
   for (let i = 0; i < unique.length; i += perRequest) {
     const slice = unique.slice(i, i + perRequest);
-    const command = CivicTable.build(BatchGetCommand)
-      .requests(
-        ...slice.flatMap((key) =>
-          withSeen
-            ? [ConditionEntity.build(BatchGetRequest).key(key), SeenEntity.build(BatchGetRequest).key(key)]
-            : [ConditionEntity.build(BatchGetRequest).key(key)],
-        ),
-      )
-      .options({ consistent: true });
-    reads.push(executeBatchGet({ maxAttempts: 8 }, command).then(({ Responses }) => ({ slice, Responses })));
+    const requests = slice.flatMap((key) =>
+      withSeen
+        ? [ConditionEntity.build(BatchGetRequest).key(key), SeenEntity.build(BatchGetRequest).key(key)]
+        : [ConditionEntity.build(BatchGetRequest).key(key)],
+    );
+    reads.push(readBatch(requests, { consistent: true }).then((items) => ({ slice, items })));
   }
-  for (const { slice, Responses } of await Promise.all(reads)) {
-    // Responses follow the requests: per key its condition, then (withSeen) its watermark.
-    const items = (Responses?.[0] ?? []) as unknown[];
+  for (const { slice, items } of await Promise.all(reads)) {
+    // Items follow the requests: per key its condition, then (withSeen) its watermark.
     slice.forEach((key, index) => {
       const condition = items[withSeen ? 2 * index : index] as
         | { state: unknown; version: number; dueAt?: string }
