@@ -85,9 +85,9 @@ export const readBatch = async (
     const items = (Responses?.[0] ?? []) as unknown[];
     const left: typeof pending = [];
     pending.forEach((entry, position) => {
-      // (Keys are worked out only when some are unprocessed: the common case costs nothing more.)
-      if (unprocessed.length > 0 && unprocessed.some((key) => sameKey(key, entry.request.params() as Key)))
-        left.push(entry);
+      // (A key is worked out only when some are unprocessed: the common case costs nothing more.)
+      const key = unprocessed.length > 0 ? (entry.request.params() as Key) : undefined;
+      if (key !== undefined && unprocessed.some((candidate) => sameKey(candidate, key))) left.push(entry);
       else found[entry.index] = items[position];
     });
     if (left.length > 0 && attempt >= maxAttempts)
