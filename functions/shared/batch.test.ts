@@ -8,7 +8,7 @@ import {
   localCredentials,
   startDynamoDbLocal,
 } from '../../local/dynamodb.js';
-import { loadTemplate, readStack } from '../../local/template.js';
+import { LOCAL_REGION, loadTemplate, readStack } from '../../local/template.js';
 
 const CDK_OUT = path.join(import.meta.dirname, '..', '..', 'cdk.out');
 
@@ -40,7 +40,7 @@ beforeAll(async () => {
   Object.assign(process.env, {
     TABLE_NAME: spec.tableName,
     AWS_ENDPOINT_URL_DYNAMODB: ddb.endpoint,
-    AWS_REGION: 'us-east-1',
+    AWS_REGION: LOCAL_REGION,
     AWS_ACCESS_KEY_ID: localCredentials.accessKeyId,
     AWS_SECRET_ACCESS_KEY: localCredentials.secretAccessKey,
   });

@@ -42,13 +42,10 @@ const countOf = (byTable: Record<string, unknown[]> | undefined) =>
   Object.values(byTable ?? {}).reduce((sum, requests) => sum + requests.length, 0);
 
 /** Runs a toolbox BatchWriteCommand (at most 25 requests) until every request is processed. */
-export const writeBatch = async (
-  command: BatchWriteCommand,
-  maxAttempts = MAX_BATCH_ATTEMPTS,
-): Promise<void> => {
+export const writeBatch = async (command: BatchWriteCommand): Promise<void> => {
   let { UnprocessedItems } = await executeBatchWrite(command);
   for (let attempt = 1; countOf(UnprocessedItems) > 0; attempt++) {
-    if (attempt >= maxAttempts)
+    if (attempt >= MAX_BATCH_ATTEMPTS)
       throw new UnprocessedBatchError('BatchWriteItem', countOf(UnprocessedItems), attempt);
     await sleep(backoffMs(attempt));
     // The unprocessed requests come back already in table form: they are resent as they are.

@@ -3,17 +3,10 @@
 import { randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
+// The SDK's Node-version warning stays out of the functions' logs; other warnings reach them.
+import '../quiet-warnings.mjs';
 
 process.setSourceMapsEnabled?.(true);
-
-// As in the local cloud's own process (quiet-warnings.ts): the AWS SDK warns in every execution
-// environment that Node 20 support ends in 2027, while the deployed functions run on a newer Node. Other
-// warnings still reach the function's log.
-process.removeAllListeners('warning');
-process.on('warning', (warning) => {
-  const text = `${warning.name}: ${warning.message}`;
-  if (!text.includes('NodeVersionSupportWarning')) console.warn(text);
-});
 
 const { moduleFile, exportName, functionName, functionArn, memorySize, logGroupName } = workerData;
 
