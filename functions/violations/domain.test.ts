@@ -95,17 +95,61 @@ describe('decideIngest', () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
-  it('accepts every JSON object whose ts and seq are absent, keeping all its fields', () => {
-    // Fields named __proto__ are the one exception: they are dropped (next test).
+  it('accepts every storable JSON object whose ts and seq are absent, keeping all its fields', () => {
+    // Fields named __proto__ are the one exception: they are dropped (previous test).
     const noProto = fc.jsonValue().filter((value) => !JSON.stringify(value).includes('"__proto__"'));
     fc.assert(
       fc.property(fc.dictionary(fc.stringMatching(/^[a-z]{1,8}$/), noProto, { maxKeys: 6 }), (fields) => {
         delete (fields as Record<string, unknown>).ts;
         delete (fields as Record<string, unknown>).seq;
         const decision = decideIngest(event(fields));
-        expect(decision.kind).toBe('accepted');
-        expect(decision.kind === 'accepted' && decision.fields).toEqual(JSON.parse(JSON.stringify(fields)));
+        const sent = JSON.parse(JSON.stringify(fields)) as Record<string, unknown>;
+        if (storable(sent)) {
+          expect(decision.kind).toBe('accepted');
+          expect(decision.kind === 'accepted' && decision.fields).toEqual(sent);
+        } else {
+          expect(decision.kind).toBe('rejected');
+        }
       }),
+      { numRuns: 500 },
     );
   });
+
+  it.each([
+    ['a number beyond 2^53', { reading: 2 ** 53 + 2 }, 'reading: 9007199254740994 is beyond'],
+    ['a number too large for DynamoDB', { reading: { max: 1e300 } }, 'reading.max: 1e+300 is beyond'],
+    ['a number too close to zero', { readings: [1, -1e-200] }, 'readings.1: -1e-200 is closer to zero'],
+    ['an empty key', { wiring: { '': 'x' } }, 'wiring: a key is empty'],
+    ['17 levels of nesting', { deep: nested(15) }, 'nested deeper than 16 levels'],
+    ['a device time a JavaScript Date cannot hold', { ts: 9e15 }, 'ts:'],
+    ['a device time more than 5 minutes ahead', { ts: Date.UTC(2026, 10, 26, 1, 5, 1) }, 'ahead'],
+  ])('rejects %s with the reason', (_name, payload, reason) => {
+    const decision = decideIngest(event(payload));
+    expect(decision.kind).toBe('rejected');
+    expect(decision.kind === 'rejected' && decision.reason).toContain(reason);
+  });
+
+  it.each([
+    ['the largest exact integers', { high: Number.MAX_SAFE_INTEGER, low: -Number.MAX_SAFE_INTEGER }],
+    ['the smallest magnitude DynamoDB stores', { tiny: 1e-130, zero: 0 }],
+    ['16 levels of nesting, the message itself the first', { deep: nested(14) }],
+    ['a device time up to 5 minutes ahead', { ts: Date.UTC(2026, 10, 26, 1, 5, 0) }],
+  ])('accepts %s', (_name, payload) => {
+    expect(decideIngest(event(payload)).kind).toBe('accepted');
+  });
 });
+
+/** An object `levels` levels deep below its top: nested(1) = { n: {} }. */
+function nested(levels: number): Record<string, unknown> {
+  return levels === 0 ? {} : { n: nested(levels - 1) };
+}
+
+/** The test's own statement of what DynamoDB stores exactly (the oracle for the property above). */
+function storable(value: unknown, depth = 0): boolean {
+  if (typeof value === 'number')
+    return Math.abs(value) <= Number.MAX_SAFE_INTEGER && (value === 0 || Math.abs(value) >= 1e-130);
+  if (typeof value !== 'object' || value === null) return true;
+  if (depth >= 16) return false;
+  if (Array.isArray(value)) return value.every((element) => storable(element, depth + 1));
+  return Object.entries(value).every(([key, element]) => key !== '' && storable(element, depth + 1));
+}

@@ -33,8 +33,47 @@ const deviceTime = z.union([
     .number()
     .int()
     .positive()
+    // The largest time a JavaScript Date holds (year 275760).
+    .max(8.64e15)
     .transform((value) => new Date(value).toISOString()),
 ]);
+
+/** How far a device's clock may run ahead of the broker's: a later time would mute its later messages. */
+export const MAX_DEVICE_CLOCK_AHEAD_MS = 5 * 60_000;
+/** Levels of objects and arrays a device message may nest, itself the first (DynamoDB stores 32). */
+export const MAX_MESSAGE_DEPTH = 16;
+/** The smallest magnitude DynamoDB stores (its numbers run from 1e-130 to just under 1e126). */
+const DYNAMODB_MIN_MAGNITUDE = 1e-130;
+
+/**
+ * Reports, as zod issues, what in a device message DynamoDB would refuse or JavaScript could not carry
+ * exactly: a number beyond ±(2^53 − 1) or closer to zero than 1e-130, an empty key, nesting deeper than
+ * MAX_MESSAGE_DEPTH. Such a message is rejected with the reason; stored, it would fail the whole batch
+ * it arrived in, and every other device's messages with it.
+ */
+const checkStorable = (value: unknown, path: (string | number)[], ctx: z.RefinementCtx): void => {
+  const issue = (message: string) => ctx.addIssue({ code: 'custom', path, message });
+  if (typeof value === 'number') {
+    if (Math.abs(value) > Number.MAX_SAFE_INTEGER)
+      issue(`${value} is beyond ±${Number.MAX_SAFE_INTEGER}, which cannot be stored exactly`);
+    else if (value !== 0 && Math.abs(value) < DYNAMODB_MIN_MAGNITUDE)
+      issue(`${value} is closer to zero than DynamoDB stores (1e-130)`);
+    return;
+  }
+  if (typeof value !== 'object' || value === null) return;
+  if (path.length >= MAX_MESSAGE_DEPTH) {
+    issue(`nested deeper than ${MAX_MESSAGE_DEPTH} levels`);
+    return;
+  }
+  if (Array.isArray(value)) {
+    for (const [index, element] of value.entries()) checkStorable(element, [...path, index], ctx);
+    return;
+  }
+  for (const [key, element] of Object.entries(value)) {
+    if (key === '') ctx.addIssue({ code: 'custom', path, message: 'a key is empty' });
+    else checkStorable(element, [...path, key], ctx);
+  }
+};
 
 /** The envelope every device message shares; signal-specific fields travel alongside. */
 export const telemetrySchema = z
@@ -42,7 +81,9 @@ export const telemetrySchema = z
     ts: deviceTime.optional(),
     seq: z.number().int().nonnegative().optional(),
   })
-  .catchall(z.json());
+  .catchall(z.json())
+  // ts and seq have their own bounds; the rest is stored as the device sent it.
+  .superRefine(({ ts: _ts, seq: _seq, ...fields }, ctx) => checkStorable(fields, [], ctx));
 export type TelemetryMessage = z.infer<typeof telemetrySchema>;
 
 export type IngestDecision =
@@ -96,6 +137,8 @@ export const decideIngest = (event: RuleEvent): IngestDecision => {
   if (!parsed.success) return reject(describe(parsed.error));
 
   const { ts, seq, ...fields } = parsed.data;
+  if (ts !== undefined && Date.parse(ts) - event.receivedAt > MAX_DEVICE_CLOCK_AHEAD_MS)
+    return reject(`ts: ${ts} is more than 5 minutes ahead of the broker's clock (${receivedAt})`);
   return {
     kind: 'accepted',
     compoundId,

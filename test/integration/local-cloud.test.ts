@@ -179,6 +179,35 @@ describe('local cloud: device → rule → Lambda → DynamoDB → HTTP API', ()
     expect(cloud.lambda.asyncFailures).toEqual([]);
   });
 
+  it('records what DynamoDB could not store as rejected, and the messages around it are stored', async () => {
+    // Stored, each of these would fail the BatchWriteItem (or the handler) and with it every message
+    // that arrived in the same batch, until the batch went to the dead-letter queue.
+    const poison = [
+      { seq: 21, reading: 1e300 },
+      { seq: 22, wiring: { '': 'live' } },
+      { seq: 23, ts: 9e15 },
+    ];
+    await Promise.all([
+      device.publish(`dt/civic/${COMPOUND}/${THING}/occupancy`, { seq: 20, occupied: false }),
+      ...poison.map((payload) => device.publish(`dt/civic/${COMPOUND}/${THING}/occupancy`, payload)),
+      device.publish(`dt/civic/${COMPOUND}/${THING}/occupancy`, { seq: 24, occupied: false }),
+    ]);
+    await cloud.drain();
+
+    const reasons = (await rejected()).filter((item) => item.clientId === THING).map((item) => item.reason);
+    expect(reasons).toEqual(
+      expect.arrayContaining([
+        'reading: 1e+300 is beyond ±9007199254740991, which cannot be stored exactly',
+        'wiring: a key is empty',
+        expect.stringMatching(/^ts: /),
+      ]),
+    );
+    const stored = (await telemetryOf(THING)).map((item) => item.seq);
+    expect(stored).toEqual(expect.arrayContaining([20, 24]));
+    expect(stored).not.toEqual(expect.arrayContaining([21]));
+    expect(logs.filter((line) => /failed on a batch|Device messages failed/.test(line))).toEqual([]);
+  });
+
   it('answers an unknown route with 404 problem+json', async () => {
     const response = await api('/no/such/route', { token });
     expect(response.status).toBe(404);
