@@ -1,16 +1,9 @@
-import * as path from 'node:path';
-import { BatchGetRequest, BatchPutRequest, BatchWriteCommand, Entity, item, string } from 'dynamodb-toolbox';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { BatchPutRequest, BatchWriteCommand, Entity, item, string } from 'dynamodb-toolbox';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  ensureTables,
-  type LocalDynamoDb,
-  localCredentials,
-  startDynamoDbLocal,
-} from '../../local/dynamodb.js';
-import { LOCAL_REGION, loadTemplate, readStack } from '../../local/template.js';
-
-const CDK_OUT = path.join(import.meta.dirname, '..', '..', 'cdk.out');
+import type { LocalDynamoDb } from '../../local/dynamodb.js';
+import { startCivicTable } from '../../test/support/civic-table.js';
 
 // The civic table in a DynamoDB Local of its own; the modules under test read their configuration
 // (table name, endpoint) at import, so they are imported once it exists.
@@ -28,22 +21,7 @@ const probeEntity = (table: typeof import('./table.js').CivicTable) =>
   });
 
 beforeAll(async () => {
-  ddb = await startDynamoDbLocal({});
-  // The table exactly as the synthesized stack declares it.
-  const [spec] = readStack(loadTemplate(CDK_OUT, 'CivicCell'), {
-    stackName: 'CivicCell',
-    cdkOut: CDK_OUT,
-    endpoints: { apiUrl: 'http://127.0.0.1:1' },
-  }).tables;
-  if (spec === undefined) throw new Error('The synthesized stack declares no table');
-  await ensureTables(ddb.client, [spec]);
-  Object.assign(process.env, {
-    TABLE_NAME: spec.tableName,
-    AWS_ENDPOINT_URL_DYNAMODB: ddb.endpoint,
-    AWS_REGION: LOCAL_REGION,
-    AWS_ACCESS_KEY_ID: localCredentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: localCredentials.secretAccessKey,
-  });
+  ddb = await startCivicTable();
   batch = await import('./batch.js');
   table = (await import('./table.js')).CivicTable;
   Probe = probeEntity(table);
@@ -55,6 +33,9 @@ afterAll(() => ddb?.stop());
 const BLOB = 390_000;
 const ids = Array.from({ length: 45 }, (_, index) => `item-${String(index).padStart(2, '0')}`);
 const blobOf = (id: string) => id.padEnd(BLOB, '.');
+
+/** The marshalled table key of a probe (its computeKey), as BatchGetItem takes it. */
+const keyOf = (id: string) => marshall({ pk: `PROBE#${id}`, sk: 'PROBE' });
 
 const write = async (keys: string[]) => {
   for (let i = 0; i < keys.length; i += 25) {
@@ -73,21 +54,17 @@ describe('batch reads and writes', () => {
     await write(ids);
     // Requests interleave stored items with absent ones, which read as undefined in their places.
     const keys = ids.flatMap((id) => [id, `${id}-absent`]);
-    const items = await batch.readBatch(
-      keys.map((id) => Probe.build(BatchGetRequest).key({ id })),
-      { consistent: true },
-    );
+    const items = await batch.getItems(keys.map(keyOf), { consistent: true });
     expect(items).toHaveLength(keys.length);
     items.forEach((found, index) => {
       const id = keys[index] as string;
       if (id.endsWith('-absent')) expect(found).toBeUndefined();
-      else expect(found).toMatchObject({ id, blob: blobOf(id) });
+      else expect(unmarshall(found ?? {})).toMatchObject({ id, blob: blobOf(id), entity: 'BatchProbe' });
     });
   });
 
   it('fails, rather than reading the unprocessed items as absent, when attempts run out', async () => {
-    const requests = ids.map((id) => Probe.build(BatchGetRequest).key({ id }));
-    const failure = await batch.readBatch(requests, { maxAttempts: 1 }).catch((error: Error) => error);
+    const failure = await batch.getItems(ids.map(keyOf), { maxAttempts: 1 }).catch((error: Error) => error);
     expect(failure).toBeInstanceOf(batch.UnprocessedBatchError);
     expect(failure).toMatchObject({ operation: 'BatchGetItem' });
     const { unprocessed } = failure as InstanceType<typeof batch.UnprocessedBatchError>;

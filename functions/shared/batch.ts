@@ -1,13 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BatchWriteCommand as DocumentBatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import {
-  BatchGetCommand,
-  type BatchGetRequest,
-  type BatchWriteCommand,
-  executeBatchGet,
-  executeBatchWrite,
-} from 'dynamodb-toolbox';
-import { documentClient } from './clients.js';
+  type AttributeValue,
+  BatchGetItemCommand,
+  BatchWriteItemCommand,
+  type WriteRequest,
+} from '@aws-sdk/client-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import type { BatchWriteCommand } from 'dynamodb-toolbox';
+import { MARSHALL_OPTIONS, rawDynamoDbClient } from './clients.js';
 import { CivicTable } from './table.js';
 
 /**
@@ -18,10 +18,16 @@ import { CivicTable } from './table.js';
  * (exponential backoff with full jitter, as AWS advises for batch operations), and what is still
  * unprocessed after MAX_BATCH_ATTEMPTS is an error, so the caller's own retry takes over (SQS
  * redelivery, a workflow's retry): every batch write in this codebase is idempotent.
+ *
+ * Both go through the low-level client (`rawDynamoDbClient`), with marshalled items: the ingest hot path
+ * builds its items itself (see violations/store.ts), and a toolbox command is marshalled here as the
+ * DocumentClient would.
  */
 export const MAX_BATCH_ATTEMPTS = 8;
 const BACKOFF_BASE_MS = 25;
 const BACKOFF_CAP_MS = 1_000;
+
+export type AttributeMap = Record<string, AttributeValue>;
 
 export class UnprocessedBatchError extends Error {
   override name = 'UnprocessedBatchError';
@@ -41,55 +47,64 @@ export const backoffMs = (attempt: number, random: () => number = Math.random): 
 const countOf = (byTable: Record<string, unknown[]> | undefined) =>
   Object.values(byTable ?? {}).reduce((sum, requests) => sum + requests.length, 0);
 
-/** Runs a toolbox BatchWriteCommand (at most 25 requests) until every request is processed. */
-export const writeBatch = async (command: BatchWriteCommand): Promise<void> => {
-  let { UnprocessedItems } = await executeBatchWrite(command);
-  for (let attempt = 1; countOf(UnprocessedItems) > 0; attempt++) {
-    if (attempt >= MAX_BATCH_ATTEMPTS)
-      throw new UnprocessedBatchError('BatchWriteItem', countOf(UnprocessedItems), attempt);
-    await sleep(backoffMs(attempt));
-    // The unprocessed requests come back already in table form: they are resent as they are.
-    ({ UnprocessedItems } = await documentClient.send(
-      new DocumentBatchWriteCommand({ RequestItems: UnprocessedItems }),
+/** Sends write requests (at most 25, on the civic table) until every one is processed. */
+export const writeRequests = async (requests: WriteRequest[]): Promise<void> => {
+  let pending: Record<string, WriteRequest[]> | undefined = { [CivicTable.getName()]: requests };
+  for (let attempt = 1; ; attempt++) {
+    ({ UnprocessedItems: pending } = await rawDynamoDbClient.send(
+      new BatchWriteItemCommand({ RequestItems: pending }),
     ));
+    const left = countOf(pending);
+    if (left === 0) return;
+    if (attempt >= MAX_BATCH_ATTEMPTS) throw new UnprocessedBatchError('BatchWriteItem', left, attempt);
+    await sleep(backoffMs(attempt));
   }
 };
 
-type Key = Record<string, unknown>;
-const sameKey = (a: Key, b: Key) =>
-  Object.keys(a).length === Object.keys(b).length &&
-  Object.entries(a).every(([name, value]) => b[name] === value);
+/** Puts marshalled items (at most 25) on the civic table until every one is processed. */
+export const putItems = (items: AttributeMap[]): Promise<void> =>
+  writeRequests(items.map((Item) => ({ PutRequest: { Item } })));
+
+/** Runs a toolbox BatchWriteCommand (at most 25 requests) until every request is processed. */
+export const writeBatch = (command: BatchWriteCommand): Promise<void> => {
+  const requests = (command.params()[CivicTable.getName()] ?? []) as {
+    PutRequest?: { Item: Record<string, unknown> };
+    DeleteRequest?: { Key: Record<string, unknown> };
+  }[];
+  return writeRequests(
+    requests.map(({ PutRequest, DeleteRequest }) =>
+      PutRequest !== undefined
+        ? { PutRequest: { Item: marshall(PutRequest.Item, MARSHALL_OPTIONS) } }
+        : { DeleteRequest: { Key: marshall(DeleteRequest?.Key ?? {}, MARSHALL_OPTIONS) } },
+    ),
+  );
+};
+
+/** The civic table's key of a marshalled key or item (pk and sk are strings on every item). */
+const keyOf = (item: AttributeMap) => `${item.pk?.S}\n${item.sk?.S}`;
 
 /**
- * Reads the requests (at most 100, all on the civic table) with BatchGetItem: the formatted items in
- * request order, undefined where no item exists. Only the requests left unprocessed are sent again.
+ * Reads marshalled keys (at most 100, on the civic table; pk and sk) with BatchGetItem: the items in
+ * key order, undefined where no item exists. Only the keys left unprocessed are sent again.
  */
-export const readBatch = async (
-  requests: Pick<BatchGetRequest, 'entity' | 'params'>[],
+export const getItems = async (
+  keys: AttributeMap[],
   options: { consistent?: boolean; maxAttempts?: number } = {},
-): Promise<unknown[]> => {
+): Promise<(AttributeMap | undefined)[]> => {
   const { consistent = false, maxAttempts = MAX_BATCH_ATTEMPTS } = options;
-  const found: unknown[] = new Array(requests.length).fill(undefined);
-  let pending = requests.map((request, index) => ({ request, index }));
+  const table = CivicTable.getName();
+  const found = new Map<string, AttributeMap>();
+  let pending = keys;
   for (let attempt = 1; pending.length > 0; attempt++) {
     if (attempt > 1) await sleep(backoffMs(attempt - 1));
-    const { Responses, UnprocessedKeys } = await executeBatchGet(
-      CivicTable.build(BatchGetCommand)
-        .requests(...pending.map(({ request }) => request))
-        .options({ consistent }),
+    const { Responses, UnprocessedKeys } = await rawDynamoDbClient.send(
+      new BatchGetItemCommand({ RequestItems: { [table]: { Keys: pending, ConsistentRead: consistent } } }),
     );
-    const unprocessed = (UnprocessedKeys?.[CivicTable.getName()]?.Keys ?? []) as Key[];
-    const items = (Responses?.[0] ?? []) as unknown[];
-    const left: typeof pending = [];
-    pending.forEach((entry, position) => {
-      // (A key is worked out only when some are unprocessed: the common case costs nothing more.)
-      const key = unprocessed.length > 0 ? (entry.request.params() as Key) : undefined;
-      if (key !== undefined && unprocessed.some((candidate) => sameKey(candidate, key))) left.push(entry);
-      else found[entry.index] = items[position];
-    });
-    if (left.length > 0 && attempt >= maxAttempts)
-      throw new UnprocessedBatchError('BatchGetItem', left.length, attempt);
-    pending = left;
+    // A response lists its items in no particular order: they are matched to the keys by key.
+    for (const item of Responses?.[table] ?? []) found.set(keyOf(item), item);
+    pending = UnprocessedKeys?.[table]?.Keys ?? [];
+    if (pending.length > 0 && attempt >= maxAttempts)
+      throw new UnprocessedBatchError('BatchGetItem', pending.length, attempt);
   }
-  return found;
+  return keys.map((key) => found.get(keyOf(key)));
 };
