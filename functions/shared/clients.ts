@@ -19,7 +19,9 @@ export const documentClient = DynamoDBDocumentClient.from(dynamoDbClient, {
 /**
  * The low-level client for the batch calls of every device message (functions/shared/batch.ts). It
  * resolves each command's middleware stack once (`cacheMiddleware`), which the DocumentClient cannot
- * allow, since it adds middleware per command: on this path that and skipping the toolbox's per-item
- * parsing halve the Node CPU of a BatchWriteItem or BatchGetItem (bench/.tbx figures in the README).
+ * allow, since it adds middleware per command. With the toolbox's per-item parsing skipped as well, the
+ * Node CPU of ingest's two calls fell, warm on the two-core development machine, from 2.2 to 1.1–1.4 ms
+ * for a BatchWriteItem of two telemetry items and two watermarks, and from 1.5 to 0.7–1.0 ms for a
+ * BatchGetItem of four keys.
  */
 export const rawDynamoDbClient = new DynamoDBClient({ cacheMiddleware: true });
