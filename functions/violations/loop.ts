@@ -445,11 +445,15 @@ const openAndDispatch = async (
     observedAt,
     now,
   });
-  // Opened and dispatched in one write: a sensor clearing a moment later finds a dispatched case.
   const { violation, assignee, ackDueAt, handleDueAt } = dispatch(opened, scenario, now);
   const workOrder = workOrderFor(violation, assignee, await recipientFor(device, assignee), now);
-  try {
-    await putViolation<Violation, WorkOrder>(
+  // Opened and dispatched in one write: a sensor clearing a moment later finds a dispatched case. The
+  // work order's deadlines are scheduled beside that write, before the push: a push that fails is then
+  // covered by the acknowledgement deadline, which escalates (a redelivered message finds the condition
+  // already active and does nothing). Timer names derive from the work order, so a second delivery's
+  // timers are the first's; a timer whose case was never written finds nothing to do.
+  const [written, scheduled] = await Promise.allSettled([
+    putViolation<Violation, WorkOrder>(
       {
         violationId,
         subDistrictId: device.subDistrictId,
@@ -459,19 +463,21 @@ const openAndDispatch = async (
       },
       0,
       now,
-    );
-  } catch (error) {
-    // Already opened by an earlier delivery, which pushed the work order; a push lost then is
-    // covered by the acknowledgement deadline, which escalates.
-    if (error instanceof StaleWriteError) return;
-    throw error;
+    ),
+    scheduleDeadlines(violation, workOrder),
+  ]);
+  if (written.status === 'rejected') {
+    // Already opened by an earlier delivery, which pushed the work order.
+    if (written.reason instanceof StaleWriteError) return;
+    throw written.reason;
   }
   logger.info('Violation opened', {
     violationId,
     scenarioId: scenario.scenarioId,
     thingName: device.thingName,
   });
-  await sendWorkOrder(device, scenario, violation, workOrder, { ackDueAt, handleDueAt });
+  await pushWorkOrder(device, scenario, violation, workOrder, { ackDueAt, handleDueAt });
+  if (scheduled.status === 'rejected') throw scheduled.reason;
 };
 
 /** The area's property company, cached per container like the directory (positive results only). */
@@ -558,16 +564,31 @@ const workOrderFor = (
   handleDueAt: violation.handleDueAt as string,
 });
 
-/** Pushes a recorded work order to its handheld, then schedules its two deadlines. */
-const sendWorkOrder = async (
+/** A work order's acknowledgement and handling deadlines, as one-time schedules named after it. */
+const scheduleDeadlines = async (violation: Violation, workOrder: WorkOrder) => {
+  await Promise.all([
+    scheduleTimer(`ack-${digest(workOrder.workOrderId)}`, workOrder.ackDueAt, {
+      kind: 'deadline',
+      violationId: violation.violationId,
+      deadline: { kind: 'ack', chainIndex: workOrder.chainIndex },
+    }),
+    scheduleTimer(`handle-${digest(workOrder.workOrderId)}`, workOrder.handleDueAt, {
+      kind: 'deadline',
+      violationId: violation.violationId,
+      deadline: { kind: 'handle', chainIndex: workOrder.chainIndex },
+    }),
+  ]);
+};
+
+/** Pushes a recorded work order to its handheld (when its assignee has one). */
+const pushWorkOrder = async (
   device: DeviceDirectoryEntry,
   scenario: Scenario,
   violation: Violation,
   workOrder: WorkOrder,
   due: { ackDueAt: string; handleDueAt: string },
 ) => {
-  const push = async () => {
-    if (workOrder.handheldThing === undefined) return;
+  if (workOrder.handheldThing !== undefined) {
     const zone = await zoneOf(device);
     await publish(`cmd/civic/${device.compoundId}/${workOrder.handheldThing}/work-orders`, {
       workOrderId: workOrder.workOrderId,
@@ -582,22 +603,7 @@ const sendWorkOrder = async (
       ackDueAt: due.ackDueAt,
       handleDueAt: due.handleDueAt,
     });
-  };
-  // The push first: it is what the guard is waiting for. A crash in between loses the deadlines of an
-  // order already on the handheld, as a crash halfway through the two at once always could.
-  await push();
-  await Promise.all([
-    scheduleTimer(`ack-${digest(workOrder.workOrderId)}`, due.ackDueAt, {
-      kind: 'deadline',
-      violationId: violation.violationId,
-      deadline: { kind: 'ack', chainIndex: violation.chainIndex },
-    }),
-    scheduleTimer(`handle-${digest(workOrder.workOrderId)}`, due.handleDueAt, {
-      kind: 'deadline',
-      violationId: violation.violationId,
-      deadline: { kind: 'handle', chainIndex: violation.chainIndex },
-    }),
-  ]);
+  }
   logger.info('Work order dispatched', {
     workOrderId: workOrder.workOrderId,
     assignee: workOrder.assignee,
@@ -666,21 +672,25 @@ export const onTimer = async (event: TimerEvent, now: string) => {
     const { violation, escalatedTo } = onDeadline(current.violation, scenario, event.deadline, now);
     if (escalatedTo === undefined) return;
     const workOrder = workOrderFor(violation, escalatedTo, await recipientFor(device, escalatedTo), now);
-    try {
-      await putViolation(
+    // As at dispatch: the next step's deadlines beside the write, the push after it.
+    const [written, scheduled] = await Promise.allSettled([
+      putViolation(
         { ...current, violation, workOrders: [...current.workOrders, workOrder] },
         current.version,
         now,
-      );
-    } catch (error) {
-      if (error instanceof StaleWriteError && attempt < MAX_ATTEMPTS) continue;
-      throw error;
+      ),
+      scheduleDeadlines(violation, workOrder),
+    ]);
+    if (written.status === 'rejected') {
+      if (written.reason instanceof StaleWriteError && attempt < MAX_ATTEMPTS) continue;
+      throw written.reason;
     }
     logger.info('Violation escalated', { violationId: event.violationId, escalatedTo });
-    await sendWorkOrder(device, scenario, violation, workOrder, {
+    await pushWorkOrder(device, scenario, violation, workOrder, {
       ackDueAt: workOrder.ackDueAt,
       handleDueAt: workOrder.handleDueAt,
     });
+    if (scheduled.status === 'rejected') throw scheduled.reason;
     return;
   }
 };
