@@ -447,13 +447,9 @@ const openAndDispatch = async (
   });
   const { violation, assignee, ackDueAt, handleDueAt } = dispatch(opened, scenario, now);
   const workOrder = workOrderFor(violation, assignee, await recipientFor(device, assignee), now);
-  // Opened and dispatched in one write: a sensor clearing a moment later finds a dispatched case. The
-  // work order's deadlines are scheduled beside that write, before the push: a push that fails is then
-  // covered by the acknowledgement deadline, which escalates (a redelivered message finds the condition
-  // already active and does nothing). Timer names derive from the work order, so a second delivery's
-  // timers are the first's; a timer whose case was never written finds nothing to do.
-  const [written, scheduled] = await Promise.allSettled([
-    putViolation<Violation, WorkOrder>(
+  // Opened and dispatched in one write: a sensor clearing a moment later finds a dispatched case.
+  try {
+    await putViolation<Violation, WorkOrder>(
       {
         violationId,
         subDistrictId: device.subDistrictId,
@@ -463,21 +459,18 @@ const openAndDispatch = async (
       },
       0,
       now,
-    ),
-    scheduleDeadlines(violation, workOrder),
-  ]);
-  if (written.status === 'rejected') {
-    // Already opened by an earlier delivery, which pushed the work order.
-    if (written.reason instanceof StaleWriteError) return;
-    throw written.reason;
+    );
+  } catch (error) {
+    // Already opened by an earlier delivery, which sent the work order.
+    if (error instanceof StaleWriteError) return;
+    throw error;
   }
   logger.info('Violation opened', {
     violationId,
     scenarioId: scenario.scenarioId,
     thingName: device.thingName,
   });
-  await pushWorkOrder(device, scenario, violation, workOrder, { ackDueAt, handleDueAt });
-  if (scheduled.status === 'rejected') throw scheduled.reason;
+  await sendWorkOrder(device, scenario, violation, workOrder, { ackDueAt, handleDueAt });
 };
 
 /** The area's property company, cached per container like the directory (positive results only). */
@@ -580,6 +573,29 @@ const scheduleDeadlines = async (violation: Violation, workOrder: WorkOrder) => 
   ]);
 };
 
+/**
+ * Sends a recorded work order: the push to its handheld and its two deadlines at once. Both are tried
+ * whatever becomes of the other, so a push that fails (the IoT publish throwing) still leaves the
+ * deadlines, and the acknowledgement deadline escalates the case: the delivery's retry cannot send it
+ * again, since the redelivered message finds its condition already advanced and does nothing. The push
+ * goes out first, as it is what the guard is waiting for. Timer names derive from the work order, so a
+ * second attempt's timers are the first's.
+ */
+const sendWorkOrder = async (
+  device: DeviceDirectoryEntry,
+  scenario: Scenario,
+  violation: Violation,
+  workOrder: WorkOrder,
+  due: { ackDueAt: string; handleDueAt: string },
+) => {
+  const zone = workOrder.handheldThing === undefined ? undefined : await zoneOf(device);
+  const outcomes = await Promise.allSettled([
+    pushWorkOrder(device, scenario, violation, workOrder, due, zone),
+    scheduleDeadlines(violation, workOrder),
+  ]);
+  for (const outcome of outcomes) if (outcome.status === 'rejected') throw outcome.reason;
+};
+
 /** Pushes a recorded work order to its handheld (when its assignee has one). */
 const pushWorkOrder = async (
   device: DeviceDirectoryEntry,
@@ -587,9 +603,9 @@ const pushWorkOrder = async (
   violation: Violation,
   workOrder: WorkOrder,
   due: { ackDueAt: string; handleDueAt: string },
+  zone: { name?: string; position?: unknown } | undefined,
 ) => {
   if (workOrder.handheldThing !== undefined) {
-    const zone = await zoneOf(device);
     await publish(`cmd/civic/${device.compoundId}/${workOrder.handheldThing}/work-orders`, {
       workOrderId: workOrder.workOrderId,
       violationId: violation.violationId,
@@ -672,25 +688,21 @@ export const onTimer = async (event: TimerEvent, now: string) => {
     const { violation, escalatedTo } = onDeadline(current.violation, scenario, event.deadline, now);
     if (escalatedTo === undefined) return;
     const workOrder = workOrderFor(violation, escalatedTo, await recipientFor(device, escalatedTo), now);
-    // As at dispatch: the next step's deadlines beside the write, the push after it.
-    const [written, scheduled] = await Promise.allSettled([
-      putViolation(
+    try {
+      await putViolation(
         { ...current, violation, workOrders: [...current.workOrders, workOrder] },
         current.version,
         now,
-      ),
-      scheduleDeadlines(violation, workOrder),
-    ]);
-    if (written.status === 'rejected') {
-      if (written.reason instanceof StaleWriteError && attempt < MAX_ATTEMPTS) continue;
-      throw written.reason;
+      );
+    } catch (error) {
+      if (error instanceof StaleWriteError && attempt < MAX_ATTEMPTS) continue;
+      throw error;
     }
     logger.info('Violation escalated', { violationId: event.violationId, escalatedTo });
-    await pushWorkOrder(device, scenario, violation, workOrder, {
+    await sendWorkOrder(device, scenario, violation, workOrder, {
       ackDueAt: workOrder.ackDueAt,
       handleDueAt: workOrder.handleDueAt,
     });
-    if (scheduled.status === 'rejected') throw scheduled.reason;
     return;
   }
 };
