@@ -23,7 +23,7 @@ import { CivicTable } from './table.js';
  * builds its items itself (see violations/store.ts), and a toolbox command is marshalled here as the
  * DocumentClient would.
  */
-export const MAX_BATCH_ATTEMPTS = 8;
+const MAX_BATCH_ATTEMPTS = 8;
 const BACKOFF_BASE_MS = 25;
 const BACKOFF_CAP_MS = 1_000;
 
@@ -48,7 +48,7 @@ const countOf = (byTable: Record<string, unknown[]> | undefined) =>
   Object.values(byTable ?? {}).reduce((sum, requests) => sum + requests.length, 0);
 
 /** Sends write requests (at most 25, on the civic table) until every one is processed. */
-export const writeRequests = async (requests: WriteRequest[]): Promise<void> => {
+const writeRequests = async (requests: WriteRequest[]): Promise<void> => {
   let pending: Record<string, WriteRequest[]> | undefined = { [CivicTable.getName()]: requests };
   for (let attempt = 1; ; attempt++) {
     ({ UnprocessedItems: pending } = await rawDynamoDbClient.send(

@@ -39,9 +39,9 @@ const deviceTime = z.union([
 ]);
 
 /** How far a device's clock may run ahead of the broker's: a later time would mute its later messages. */
-export const MAX_DEVICE_CLOCK_AHEAD_MS = 5 * 60_000;
+const MAX_DEVICE_CLOCK_AHEAD_MS = 5 * 60_000;
 /** Levels of objects and arrays a device message may nest, itself the first (DynamoDB stores 32). */
-export const MAX_MESSAGE_DEPTH = 16;
+const MAX_MESSAGE_DEPTH = 16;
 /** The smallest magnitude DynamoDB stores (its numbers run from 1e-130 to just under 1e126). */
 const DYNAMODB_MIN_MAGNITUDE = 1e-130;
 
@@ -138,7 +138,9 @@ export const decideIngest = (event: RuleEvent): IngestDecision => {
 
   const { ts, seq, ...fields } = parsed.data;
   if (ts !== undefined && Date.parse(ts) - event.receivedAt > MAX_DEVICE_CLOCK_AHEAD_MS)
-    return reject(`ts: ${ts} is more than 5 minutes ahead of the broker's clock (${receivedAt})`);
+    return reject(
+      `ts: ${ts} is more than ${MAX_DEVICE_CLOCK_AHEAD_MS / 60_000} minutes ahead of the broker's clock (${receivedAt})`,
+    );
   return {
     kind: 'accepted',
     compoundId,

@@ -445,7 +445,7 @@ const openAndDispatch = async (
     observedAt,
     now,
   });
-  const { violation, assignee, ackDueAt, handleDueAt } = dispatch(opened, scenario, now);
+  const { violation, assignee } = dispatch(opened, scenario, now);
   const workOrder = workOrderFor(violation, assignee, await recipientFor(device, assignee), now);
   // Opened and dispatched in one write: a sensor clearing a moment later finds a dispatched case.
   try {
@@ -470,7 +470,7 @@ const openAndDispatch = async (
     scenarioId: scenario.scenarioId,
     thingName: device.thingName,
   });
-  await sendWorkOrder(device, scenario, violation, workOrder, { ackDueAt, handleDueAt });
+  await sendWorkOrder(device, scenario, violation, workOrder);
 };
 
 /** The area's property company, cached per container like the directory (positive results only). */
@@ -586,11 +586,10 @@ const sendWorkOrder = async (
   scenario: Scenario,
   violation: Violation,
   workOrder: WorkOrder,
-  due: { ackDueAt: string; handleDueAt: string },
 ) => {
   const zone = workOrder.handheldThing === undefined ? undefined : await zoneOf(device);
   const outcomes = await Promise.allSettled([
-    pushWorkOrder(device, scenario, violation, workOrder, due, zone),
+    pushWorkOrder(device, scenario, violation, workOrder, zone),
     scheduleDeadlines(violation, workOrder),
   ]);
   for (const outcome of outcomes) if (outcome.status === 'rejected') throw outcome.reason;
@@ -602,7 +601,6 @@ const pushWorkOrder = async (
   scenario: Scenario,
   violation: Violation,
   workOrder: WorkOrder,
-  due: { ackDueAt: string; handleDueAt: string },
   zone: { name?: string; position?: unknown } | undefined,
 ) => {
   if (workOrder.handheldThing !== undefined) {
@@ -616,8 +614,8 @@ const pushWorkOrder = async (
       building: device.building,
       sensor: { thingName: device.thingName, position: device.position },
       assignee: workOrder.assignee,
-      ackDueAt: due.ackDueAt,
-      handleDueAt: due.handleDueAt,
+      ackDueAt: workOrder.ackDueAt,
+      handleDueAt: workOrder.handleDueAt,
     });
   }
   logger.info('Work order dispatched', {
@@ -699,10 +697,7 @@ export const onTimer = async (event: TimerEvent, now: string) => {
       throw error;
     }
     logger.info('Violation escalated', { violationId: event.violationId, escalatedTo });
-    await sendWorkOrder(device, scenario, violation, workOrder, {
-      ackDueAt: workOrder.ackDueAt,
-      handleDueAt: workOrder.handleDueAt,
-    });
+    await sendWorkOrder(device, scenario, violation, workOrder);
     return;
   }
 };
