@@ -574,11 +574,13 @@ const scheduleDeadlines = async (violation: Violation, workOrder: WorkOrder) => 
 };
 
 /**
- * Sends a recorded work order: the push to its handheld and its two deadlines at once. Both are tried
- * whatever becomes of the other, so a push that fails (the IoT publish throwing) still leaves the
- * deadlines, and the acknowledgement deadline escalates the case: the delivery's retry cannot send it
- * again, since the redelivered message finds its condition already advanced and does nothing. The push
- * goes out first, as it is what the guard is waiting for. Timer names derive from the work order, so a
+ * Sends a recorded work order: the push to its handheld, then its two deadlines. The deadlines are
+ * scheduled whatever became of the push, so a push that fails (the IoT publish throwing) still leaves
+ * them, and the acknowledgement deadline escalates the case: the delivery's retry cannot send it again,
+ * since the redelivered message finds its condition already advanced and does nothing. The push goes
+ * first and alone, as it is what the guard is waiting for: the two CreateSchedule calls sent beside it
+ * took CPU from it, in this function and in the service (at 200 messages/s, from the publish call to
+ * its return: p50 9.6 ms beside them, 5.5 ms alone). Timer names derive from the work order, so a
  * second attempt's timers are the first's.
  */
 const sendWorkOrder = async (
@@ -588,11 +590,12 @@ const sendWorkOrder = async (
   workOrder: WorkOrder,
 ) => {
   const zone = workOrder.handheldThing === undefined ? undefined : await zoneOf(device);
-  const outcomes = await Promise.allSettled([
-    pushWorkOrder(device, scenario, violation, workOrder, zone),
-    scheduleDeadlines(violation, workOrder),
-  ]);
-  for (const outcome of outcomes) if (outcome.status === 'rejected') throw outcome.reason;
+  const pushed = await pushWorkOrder(device, scenario, violation, workOrder, zone).then(
+    () => ({ ok: true as const }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
+  await scheduleDeadlines(violation, workOrder);
+  if (!pushed.ok) throw pushed.error;
 };
 
 /** Pushes a recorded work order to its handheld (when its assignee has one). */

@@ -115,6 +115,96 @@ describe('ingest items (the hot path, without the toolbox)', () => {
     );
   });
 
+  it('conditions and violations, written by hand too, are the toolbox items of their entities', () => {
+    // A state as the engine keeps it: an optional field may be present and undefined.
+    const state = fields.map((value) => ({ ...value, graceUntil: undefined }));
+    fc.assert(
+      fc.property(
+        name,
+        name,
+        state,
+        fc.integer({ min: 1, max: 1_000_000 }),
+        fc.option(time, { nil: undefined }),
+        (thingName, scenarioId, conditionState, version, dueAt) => {
+          expect(store.conditionItem(thingName, scenarioId, conditionState, version, dueAt, NOW)).toEqual(
+            toolboxItem(store.ConditionEntity, {
+              thingName,
+              scenarioId,
+              state: conditionState,
+              version,
+              ...(dueAt === undefined
+                ? {}
+                : { dueAt, dueList: 'ABSENCE-DUE', dueKey: `${dueAt}#${thingName}#${scenarioId}` }),
+            }),
+          );
+        },
+      ),
+      { numRuns: 200 },
+    );
+    fc.assert(
+      fc.property(
+        fc.record({ violationId: name, subDistrictId: name, compoundId: name }),
+        state,
+        fc.array(state, { maxLength: 4 }),
+        fc.integer({ min: 1, max: 1_000 }),
+        time,
+        (ids, violation, workOrders, version, updatedAt) => {
+          expect(store.violationItem({ ...ids, violation, workOrders }, version, updatedAt, NOW)).toEqual(
+            toolboxItem(store.ViolationEntity, {
+              ...ids,
+              violation,
+              workOrders,
+              version,
+              listKey: `VIOLATIONS#${ids.subDistrictId}`,
+              updatedKey: `${updatedAt}#${ids.violationId}`,
+            }),
+          );
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('write a condition or a violation only over the version read', async () => {
+    const state = { status: 'idle', lastSeq: 1 };
+    await store.putCondition('versioned-thing', 'fire-lane-occupied', state, 0);
+    await expect(store.putCondition('versioned-thing', 'fire-lane-occupied', state, 0)).rejects.toThrow(
+      store.StaleWriteError,
+    );
+    await store.putCondition('versioned-thing', 'fire-lane-occupied', { ...state, lastSeq: 2 }, 1, NOW);
+    await expect(store.putCondition('versioned-thing', 'fire-lane-occupied', state, 1)).rejects.toThrow(
+      store.StaleWriteError,
+    );
+    expect(await store.getCondition('versioned-thing', 'fire-lane-occupied')).toEqual({
+      state: { ...state, lastSeq: 2 },
+      version: 2,
+      dueAt: NOW,
+    });
+    expect(await store.listDueAbsences(NOW, 10)).toContainEqual({
+      thingName: 'versioned-thing',
+      scenarioId: 'fire-lane-occupied',
+    });
+
+    const record = {
+      violationId: 'versioned-violation',
+      subDistrictId: 'sd-store',
+      compoundId: 'c-store',
+      violation: { status: 'dispatched' },
+      workOrders: [{ workOrderId: 'versioned-violation.0' }],
+    };
+    await store.putViolation(record, 0, NOW);
+    await expect(store.putViolation(record, 0, NOW)).rejects.toThrow(store.StaleWriteError);
+    await store.putViolation({ ...record, violation: { status: 'acknowledged' } }, 1, NOW);
+    await expect(store.putViolation(record, 1, NOW)).rejects.toThrow(store.StaleWriteError);
+    expect(await store.getViolation('versioned-violation')).toMatchObject({
+      ...record,
+      violation: { status: 'acknowledged' },
+      version: 2,
+    });
+    const listed = await store.listViolations('sd-store', { since: NOW, limit: 10 });
+    expect(listed.items.map((item) => item.violationId)).toEqual(['versioned-violation']);
+  });
+
   it('are read back through the toolbox as written', async () => {
     const records: IngestRecord[] = [
       {

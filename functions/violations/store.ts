@@ -1,18 +1,18 @@
 import { createHash } from 'node:crypto';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import {
   any,
   Entity,
+  PutItemCommand as EntityPutItemCommand,
   GetItemCommand,
   item,
   number,
-  PutItemCommand,
   QueryCommand,
   string,
 } from 'dynamodb-toolbox';
 import { type AttributeMap, getItems, putItems } from '../shared/batch.js';
-import { MARSHALL_OPTIONS } from '../shared/clients.js';
+import { MARSHALL_OPTIONS, rawDynamoDbClient } from '../shared/clients.js';
 import { decodeCursor, encodeCursor } from '../shared/pagination.js';
 import { CivicTable } from '../shared/table.js';
 import type { IngestDecision } from './domain.js';
@@ -38,6 +38,10 @@ const rejectedKey = (r: { compoundId: string; receivedAt: string; messageId: str
 const conditionTableKey = (c: { thingName: string; scenarioId: string }): TableKey => ({
   pk: `THING#${c.thingName}`,
   sk: `COND#${c.scenarioId}`,
+});
+const violationKey = ({ violationId }: { violationId: string }): TableKey => ({
+  pk: `VIOLATION#${violationId}`,
+  sk: 'VIOLATION',
 });
 const seenKey = (c: { thingName: string; scenarioId: string }): TableKey => ({
   pk: `THING#${c.thingName}`,
@@ -258,7 +262,7 @@ export const ViolationEntity = new Entity({
     workOrders: any(),
     version: number(),
   }),
-  computeKey: ({ violationId }) => ({ pk: `VIOLATION#${violationId}`, sk: 'VIOLATION' }),
+  computeKey: violationKey,
 });
 
 export const ScenarioOverrideEntity = new Entity({
@@ -374,9 +378,60 @@ export const getConditionsSeen = <S>(keys: { thingName: string; scenarioId: stri
 export const conditionKey = ({ thingName, scenarioId }: { thingName: string; scenarioId: string }) =>
   `${thingName}/${scenarioId}`;
 
+/** A condition item as the toolbox writes it (ConditionEntity), marshalled. */
+export const conditionItem = (
+  thingName: string,
+  scenarioId: string,
+  state: unknown,
+  version: number,
+  dueAt: string | undefined,
+  now: string,
+) =>
+  entityItem(
+    ConditionEntity,
+    conditionTableKey({ thingName, scenarioId }),
+    {
+      thingName,
+      scenarioId,
+      state,
+      version,
+      ...(dueAt === undefined
+        ? {}
+        : { dueAt, gsi1pk: ABSENCE_DUE, gsi1sk: `${dueAt}#${thingName}#${scenarioId}` }),
+    },
+    now,
+  );
+
+/**
+ * Puts a marshalled item if it is new (expectedVersion 0: no item has `idAttribute`) or if its stored
+ * version is still `expectedVersion`; otherwise StaleWriteError.
+ */
+const putVersioned = (item: AttributeMap, idAttribute: string, expectedVersion: number) =>
+  conditional({
+    send: () =>
+      rawDynamoDbClient.send(
+        new PutItemCommand({
+          TableName: CivicTable.getName(),
+          Item: item,
+          ...(expectedVersion === 0
+            ? {
+                ConditionExpression: 'attribute_not_exists(#id)',
+                ExpressionAttributeNames: { '#id': idAttribute },
+              }
+            : {
+                ConditionExpression: '#version = :version',
+                ExpressionAttributeNames: { '#version': 'version' },
+                ExpressionAttributeValues: { ':version': { N: String(expectedVersion) } },
+              }),
+        }),
+      ),
+  });
+
 /**
  * Writes the next condition state if nobody wrote since `expectedVersion` (0 = never written). With
- * `dueAt` the condition is listed for the absence sweep until then; without, it is not listed.
+ * `dueAt` the condition is listed for the absence sweep until then; without, it is not listed. A case
+ * opens behind this write, so it builds its item itself (`entityItem`) and skips the toolbox's parser,
+ * as the ingest hot path does: Node CPU per write, warm, 1.0–1.2 ms against 2.0 through the toolbox.
  */
 export const putCondition = async <S>(
   thingName: string,
@@ -385,23 +440,10 @@ export const putCondition = async <S>(
   expectedVersion: number,
   dueAt?: string,
 ) =>
-  conditional(
-    ConditionEntity.build(PutItemCommand)
-      .item({
-        thingName,
-        scenarioId,
-        state,
-        version: expectedVersion + 1,
-        ...(dueAt === undefined
-          ? {}
-          : { dueAt, dueList: ABSENCE_DUE, dueKey: `${dueAt}#${thingName}#${scenarioId}` }),
-      })
-      .options({
-        condition:
-          expectedVersion === 0
-            ? { attr: 'scenarioId', exists: false }
-            : { attr: 'version', eq: expectedVersion },
-      }),
+  putVersioned(
+    conditionItem(thingName, scenarioId, state, expectedVersion + 1, dueAt, new Date().toISOString()),
+    'scenarioId',
+    expectedVersion,
   );
 
 /** Absence conditions due by `now`, earliest first (one page: the sweep runs again soon). */
@@ -431,26 +473,42 @@ export const getViolation = async <V, W>(violationId: string): Promise<StoredVio
   return Item as StoredViolation<V, W> | undefined;
 };
 
-/** Creates (expectedVersion 0) or replaces a violation; listed per sub-district by last change. */
+/** A violation item as the toolbox writes it (ViolationEntity), marshalled. */
+export const violationItem = <V, W>(
+  record: Omit<StoredViolation<V, W>, 'version'>,
+  version: number,
+  updatedAt: string,
+  now: string,
+) =>
+  entityItem(
+    ViolationEntity,
+    violationKey(record),
+    {
+      violationId: record.violationId,
+      subDistrictId: record.subDistrictId,
+      compoundId: record.compoundId,
+      gsi1pk: `VIOLATIONS#${record.subDistrictId}`,
+      gsi1sk: `${updatedAt}#${record.violationId}`,
+      violation: record.violation,
+      workOrders: record.workOrders,
+      version,
+    },
+    now,
+  );
+
+/**
+ * Creates (expectedVersion 0) or replaces a violation; listed per sub-district by last change. Built by
+ * hand like a condition (`violationItem`): a case's opening write is on the way to the handheld.
+ */
 export const putViolation = async <V, W>(
   record: Omit<StoredViolation<V, W>, 'version'>,
   expectedVersion: number,
   updatedAt: string,
 ) =>
-  conditional(
-    ViolationEntity.build(PutItemCommand)
-      .item({
-        ...record,
-        listKey: `VIOLATIONS#${record.subDistrictId}`,
-        updatedKey: `${updatedAt}#${record.violationId}`,
-        version: expectedVersion + 1,
-      } as never)
-      .options({
-        condition:
-          expectedVersion === 0
-            ? { attr: 'violationId', exists: false }
-            : { attr: 'version', eq: expectedVersion },
-      }),
+  putVersioned(
+    violationItem(record, expectedVersion + 1, updatedAt, new Date().toISOString()),
+    'violationId',
+    expectedVersion,
   );
 
 /** Violations of a sub-district changed at or after `since`, oldest change first (for polling). */
@@ -491,7 +549,7 @@ export const putOverride = async (
   expectedVersion: number,
 ) =>
   conditional(
-    ScenarioOverrideEntity.build(PutItemCommand)
+    ScenarioOverrideEntity.build(EntityPutItemCommand)
       .item({ subDistrictId, compoundId, scenarioId, override, version: expectedVersion + 1 })
       .options({
         condition:
