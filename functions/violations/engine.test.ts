@@ -144,7 +144,7 @@ describe('onSignal ordering', () => {
   const active = onSignal(smoke, undefined, msg(100, { smoke: true }, 5)).state;
 
   it.each([
-    ['the same seq', msg(100, { smoke: false }, 5), 'duplicate'],
+    ['the same seq', msg(101, { smoke: false }, 5), 'duplicate'],
     ['a lower seq', msg(200, { smoke: false }, 4), 'stale'],
     ['an earlier device time', msg(99, { smoke: false }, 6), 'stale'],
     ['an earlier device time without seq', msg(99, { smoke: false }), 'stale'],
@@ -153,6 +153,46 @@ describe('onSignal ordering', () => {
       state: active,
       actions: [{ kind: 'ignore', reason }],
     });
+  });
+
+  it('asks to resume the case when the message that began the active episode comes again', () => {
+    const resume = [{ kind: 'resume-violation', observedAt: at(100), violationId: active.violationId }];
+    expect(active.violationId).toBe(violationIdFor('smoke-alarm', THING, at(100)));
+    // A redelivery of it, as such (same seq) or without its seq, changes no state.
+    expect(onSignal(smoke, active, msg(100, { smoke: true }, 5))).toEqual({ state: active, actions: resume });
+    expect(onSignal(smoke, active, msg(100, { smoke: true }))).toMatchObject({ actions: resume });
+    // Late, after a newer message: still the episode's first message, still resumed.
+    const later = onSignal(smoke, active, msg(150, { smoke: true }, 6));
+    expect(kinds(later.actions)).toEqual(['ignore']);
+    expect(onSignal(smoke, later.state, msg(100, { smoke: true }, 5))).toEqual({
+      state: later.state,
+      actions: resume,
+    });
+    // Once the episode is over, it is just stale.
+    const cleared = onSignal(smoke, later.state, msg(200, { smoke: false }, 7));
+    expect(onSignal(smoke, cleared.state, msg(100, { smoke: true }, 5)).actions).toEqual([
+      { kind: 'ignore', reason: 'stale' },
+    ]);
+  });
+
+  it('resumes nothing that has no case: a pending grace period, a guidance space, a disabled scenario', () => {
+    const lane = byId('fire-lane-occupied');
+    const pending = onSignal(lane, undefined, msg(100, { occupied: true }, 1)).state;
+    expect(pending.status).toBe('pending');
+    expect(onSignal(lane, pending, msg(100, { occupied: true }, 1)).actions).toEqual([
+      { kind: 'ignore', reason: 'duplicate' },
+    ]);
+    const guidance = SCENARIOS.find((scenario) => scenario.guidance);
+    if (guidance === undefined) throw new Error('no guidance scenario');
+    const taken = onSignal(guidance, undefined, msg(100, { occupied: true }, 1));
+    expect(kinds(taken.actions)).toEqual(['guidance']);
+    expect(kinds(onSignal(guidance, taken.state, msg(100, { occupied: true }, 1)).actions)).toEqual([
+      'ignore',
+    ]);
+    const off = { ...smoke, enabled: false };
+    expect(onSignal(off, active, msg(100, { smoke: true }, 5)).actions).toEqual([
+      { kind: 'ignore', reason: 'disabled' },
+    ]);
   });
 
   it('applies a message at the same device time without seq (a redelivery of it changes nothing)', () => {
@@ -599,6 +639,33 @@ describe('properties', () => {
         (delivered) => {
           const actual = opens(run(eBike, delivered).actions);
           expect(actual).toBeLessThanOrEqual(opens(run(eBike, dedupSorted(delivered)).actions));
+        },
+      ),
+    );
+  });
+
+  it('a resume names a case opened earlier in the same episode, and changes no state', () => {
+    fc.assert(
+      fc.property(
+        historyArb(eventArb).chain((history) =>
+          fc.array(fc.constantFrom(...history), { minLength: 1, maxLength: 60 }),
+        ),
+        (delivered) => {
+          let state: ConditionState | undefined;
+          let opened: string | undefined;
+          for (const message of delivered) {
+            const result = onSignal(eBike, state, message);
+            for (const action of result.actions) {
+              if (action.kind === 'open-violation') opened = action.violationId;
+              if (action.kind === 'clear') opened = undefined;
+              if (action.kind === 'resume-violation') {
+                expect(action.violationId).toBe(opened);
+                expect(action.observedAt).toBe(new Date(message.observedAt).toISOString());
+                expect(result.state).toEqual(state);
+              }
+            }
+            state = result.state;
+          }
         },
       ),
     );

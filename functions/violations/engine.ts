@@ -32,6 +32,12 @@ export type ConditionAction =
   /** `violationId` is derived from scenario, thing and episode start, so a retried open lands on one item. */
   | { kind: 'open-violation'; observedAt: string; violationId: string }
   | { kind: 'clear'; observedAt: string; violationId?: string; autoVerify: boolean }
+  /**
+   * The message that began the active episode came again (a redelivery): nothing changes, but the
+   * delivery that acted on it may have failed after the condition was written, before its case was
+   * stored or its deadlines scheduled. The loop makes sure they were.
+   */
+  | { kind: 'resume-violation'; observedAt: string; violationId: string }
   | { kind: 'command'; command: string; payload: Record<string, unknown> }
   /** Guidance scenarios only: a parking space became occupied or free; recount and push to screens. */
   | { kind: 'guidance'; occupied: boolean; observedAt: string }
@@ -150,8 +156,36 @@ const comparesSeq = (scenario: Scenario): boolean =>
  * Applies one device message to a condition. Out-of-order and repeated messages are ignored: a message
  * with seq ≤ lastSeq ('duplicate' when equal, 'stale' when lower) or observed before lastObservedAt
  * ('stale'). A message at the same device time without a seq is applied: repeating it changes nothing.
+ * The one exception is a repeat of the message that began the active episode, which asks the loop to
+ * resume that episode's case ('resume-violation'): the state is unchanged all the same.
  */
 export function onSignal(
+  scenario: Scenario,
+  state: ConditionState | undefined,
+  message: SignalMessage,
+): ConditionResult {
+  const result = evaluateSignal(scenario, state, message);
+  const begun = state?.since === undefined ? undefined : ms(state.since);
+  const resumes =
+    state?.status === 'active' &&
+    state.violationId !== undefined &&
+    begun === ms(message.observedAt) &&
+    result.actions.every((action) => action.kind === 'ignore' && action.reason !== 'disabled');
+  return resumes
+    ? {
+        state: result.state,
+        actions: [
+          {
+            kind: 'resume-violation',
+            observedAt: state.since as string,
+            violationId: state.violationId as string,
+          },
+        ],
+      }
+    : result;
+}
+
+function evaluateSignal(
   scenario: Scenario,
   state: ConditionState | undefined,
   message: SignalMessage,

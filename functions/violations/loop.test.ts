@@ -1,4 +1,9 @@
-import { GetScheduleCommand, ListSchedulesCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
+import {
+  DeleteScheduleCommand,
+  GetScheduleCommand,
+  ListSchedulesCommand,
+  SchedulerClient,
+} from '@aws-sdk/client-scheduler';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalDynamoDb } from '../../local/dynamodb.js';
 import { freePort } from '../../local/ports.js';
@@ -81,19 +86,24 @@ afterAll(async () => {
   await ddb?.stop();
 });
 
-const deadlinesOf = async (violationId: string) => {
+const schedulesOf = async (violationId: string) => {
   const { Schedules = [] } = await schedulerClient.send(new ListSchedulesCommand({}));
   const events = await Promise.all(
     Schedules.map(async ({ Name }) => {
       const schedule = await schedulerClient.send(new GetScheduleCommand({ Name }));
-      return JSON.parse(schedule.Target?.Input ?? '{}') as {
-        violationId?: string;
-        deadline?: { kind: string; chainIndex: number };
+      return {
+        name: Name as string,
+        ...(JSON.parse(schedule.Target?.Input ?? '{}') as {
+          violationId?: string;
+          deadline?: { kind: string; chainIndex: number };
+        }),
       };
     }),
   );
-  return events.filter((event) => event.violationId === violationId).map((event) => event.deadline);
+  return events.filter((event) => event.violationId === violationId);
 };
+const deadlinesOf = async (violationId: string) =>
+  (await schedulesOf(violationId)).map((event) => event.deadline);
 
 describe('a work order whose push fails', () => {
   it('still has its deadlines, so the acknowledgement deadline escalates it', async () => {
@@ -119,8 +129,8 @@ describe('a work order whose push fails', () => {
       ]),
     );
 
-    // The redelivered message finds the condition already active and does nothing: the deadlines are
-    // what is left to act.
+    // The redelivered message finds the condition already active and its case stored: it changes
+    // nothing and pushes nothing (its deadlines exist already); the deadlines are what is left to act.
     const again = await loop.planDeviceBatch([{ device, messages: [message] }], new Date().toISOString());
     expect(await again.apply()).toEqual({ failed: [] });
     expect(await deadlinesOf(violationId)).toHaveLength(2);
@@ -146,5 +156,96 @@ describe('a work order whose push fails', () => {
         { kind: 'handle', chainIndex: 1 },
       ]),
     );
+  }, 30_000);
+});
+
+describe('a redelivered message that began an active episode', () => {
+  const lane = (thingName: string): DeviceDirectoryEntry => ({ ...device, thingName });
+  const park = (observedAt: string) => ({
+    signal: 'occupancy',
+    observedAt,
+    seq: 1,
+    fields: { occupied: true },
+  });
+  type Case = { status: string; chainIndex: number; assignee: string };
+  type Order = { chainIndex: number; ackDueAt: string };
+
+  it('opens and dispatches the case the first delivery never stored', async () => {
+    // The first delivery wrote the condition and then failed (a crash, say) before storing the case.
+    const thingName = 'loop-geomag-2';
+    const observedAt = new Date(Date.now() - 1_000).toISOString();
+    const scenario = (await loop.effectiveScenarios(SD, COMPOUND)).find(
+      (candidate) => candidate.scenarioId === 'fire-lane-occupied',
+    );
+    if (scenario === undefined) throw new Error('no fire-lane scenario');
+    const first = engine.onSignal(scenario, undefined, { thingName, ...park(observedAt) });
+    expect(first.actions.map((action) => action.kind)).toEqual(['open-violation']);
+    await store.putCondition(thingName, scenario.scenarioId, first.state, 0);
+    const violationId = engine.violationIdFor(scenario.scenarioId, thingName, observedAt);
+    expect(await store.getViolation(violationId)).toBeUndefined();
+
+    const again = await loop.planDeviceBatch(
+      [{ device: lane(thingName), messages: [park(observedAt)] }],
+      new Date().toISOString(),
+    );
+    const { failed } = await again.apply();
+    expect(failed.map(({ device }) => device.thingName)).toEqual([thingName]); // the push, here
+    const stored = await store.getViolation<Case, Order>(violationId);
+    expect(stored?.violation).toMatchObject({
+      status: 'dispatched',
+      chainIndex: 0,
+      assignee: 'property-guard',
+    });
+    expect(await deadlinesOf(violationId)).toEqual(
+      expect.arrayContaining([
+        { kind: 'ack', chainIndex: 0 },
+        { kind: 'handle', chainIndex: 0 },
+      ]),
+    );
+    // The condition was only read: resuming writes no state.
+    expect((await store.getCondition(thingName, scenario.scenarioId))?.version).toBe(1);
+  }, 30_000);
+
+  it('schedules the deadlines a failed Scheduler call left out, and checks one already due at once', async () => {
+    const thingName = 'loop-geomag-3';
+    const registry = await import('../registry/store.js');
+    await registry.putDeviceDirectory(lane(thingName)); // the deadline check reads the device
+    const observedAt = new Date(Date.now() - 1_000).toISOString();
+    const opened = await loop.planDeviceBatch(
+      [{ device: lane(thingName), messages: [park(observedAt)] }],
+      new Date().toISOString(),
+    );
+    await opened.apply();
+    const violationId = engine.violationIdFor('fire-lane-occupied', thingName, observedAt);
+    const schedules = await schedulesOf(violationId);
+    expect(schedules).toHaveLength(2);
+    // As if the Scheduler had refused them: the case stands without its deadlines.
+    for (const { name } of schedules) await schedulerClient.send(new DeleteScheduleCommand({ Name: name }));
+    expect(await deadlinesOf(violationId)).toEqual([]);
+
+    const again = await loop.planDeviceBatch(
+      [{ device: lane(thingName), messages: [park(observedAt)] }],
+      new Date().toISOString(),
+    );
+    expect(await again.apply()).toEqual({ failed: [] }); // nothing pushed again
+    expect(await deadlinesOf(violationId)).toEqual(
+      expect.arrayContaining([
+        { kind: 'ack', chainIndex: 0 },
+        { kind: 'handle', chainIndex: 0 },
+      ]),
+    );
+    expect((await store.getViolation<Case, Order>(violationId))?.violation.chainIndex).toBe(0);
+
+    // Redelivered after the acknowledgement deadline: it is checked then and there, and escalates.
+    const ackDueAt = (await store.getViolation<Case, Order>(violationId))?.workOrders[0]?.ackDueAt ?? '';
+    const late = await loop.planDeviceBatch(
+      [{ device: lane(thingName), messages: [park(observedAt)] }],
+      new Date(Date.parse(ackDueAt) + 1_000).toISOString(),
+    );
+    await late.apply();
+    expect((await store.getViolation<Case, Order>(violationId))?.violation).toMatchObject({
+      chainIndex: 1,
+      assignee: 'property-manager',
+    });
   }, 30_000);
 });

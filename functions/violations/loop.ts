@@ -260,6 +260,14 @@ const foldMessages =
     return { state: current as ConditionState, steps };
   };
 
+/** A condition a batch changes (written by `fold`), or only resumes (`resumes`, nothing written). */
+interface PlannedCondition {
+  scenario: Scenario;
+  fold?: (state: ConditionState | undefined) => { state: ConditionState; steps: ConditionStep[] };
+  stored?: StoredCondition<ConditionState>;
+  resumes: ConditionStep[];
+}
+
 export interface PlannedBatch {
   /** Watermarks of conditions the batch moved on without changing them: stored with the telemetry. */
   seen: Seen[];
@@ -292,14 +300,15 @@ export const planDeviceBatch = async (
   const seen: Seen[] = [];
   const writes = planned.map(({ device, work }) => ({
     device,
-    conditions: work.flatMap(({ scenario, messages }) => {
+    conditions: work.flatMap(({ scenario, messages }): PlannedCondition[] => {
       const { stored, seen: watermark } =
         read.get(conditionKey({ thingName: device.thingName, scenarioId: scenario.scenarioId })) ?? {};
       const fold = foldMessages(scenario, device.thingName, messages, watermark);
       const before = withWatermark(scenario, device.thingName, stored?.state, watermark);
       const preview = fold(stored?.state);
-      if (preview.steps.length > 0 || dueOf(scenario, preview.state) !== stored?.dueAt)
-        return [{ scenario, fold, stored }];
+      const changes = preview.steps.some(({ action }) => action.kind !== 'resume-violation');
+      if (changes || dueOf(scenario, preview.state) !== stored?.dueAt)
+        return [{ scenario, fold, stored, resumes: [] }];
       if (advancesWatermark(before, preview.state))
         seen.push({
           thingName: device.thingName,
@@ -307,7 +316,8 @@ export const planDeviceBatch = async (
           lastObservedAt: preview.state.lastObservedAt as string,
           ...(preview.state.lastSeq === undefined ? {} : { lastSeq: preview.state.lastSeq }),
         });
-      return [];
+      // A redelivered message that began an active episode: its case is resumed, the condition stays.
+      return preview.steps.length > 0 ? [{ scenario, fold: undefined, stored, resumes: preview.steps }] : [];
     }),
   }));
   return {
@@ -315,8 +325,11 @@ export const planDeviceBatch = async (
     apply: async () => {
       const outcomes = await Promise.allSettled(
         writes.map(async ({ device, conditions }) => {
-          for (const { scenario, fold, stored } of conditions) {
-            const steps = await withCondition(scenario, device.thingName, fold, { stored });
+          for (const { scenario, fold, stored, resumes } of conditions) {
+            const steps =
+              fold === undefined
+                ? resumes
+                : await withCondition(scenario, device.thingName, fold, { stored });
             await carryOut(device, scenario, steps, now);
           }
         }),
@@ -355,6 +368,9 @@ const carryOut = async (
         break;
       case 'open-violation':
         await openAndDispatch(device, scenario, action, now);
+        break;
+      case 'resume-violation':
+        await resumeViolation(device, scenario, action, now);
         break;
       case 'clear': {
         const violationId = action.violationId ?? before?.violationId;
@@ -473,6 +489,45 @@ const openAndDispatch = async (
   await sendWorkOrder(device, scenario, violation, workOrder);
 };
 
+/**
+ * Makes sure a case whose activating message came again was carried through: the delivery that first
+ * acted on it wrote the condition, and may then have failed (a crash, the table or the Scheduler
+ * refusing) before storing the case or scheduling its deadlines, after which nothing else would. A case
+ * that is missing is opened and dispatched now, exactly as then; an open one gets its current work
+ * order's deadlines again (same names: a timer that exists is left as it is), or has a deadline that
+ * is already past checked at once. The push is not repeated for a stored case: a lost push is what the
+ * acknowledgement deadline is for. Redeliveries by the broker come milliseconds after the original, so
+ * this usually finds everything in place; racing the original, the case's conditional write lets one
+ * of the two dispatch.
+ */
+const resumeViolation = async (
+  device: DeviceDirectoryEntry,
+  scenario: Scenario,
+  { observedAt, violationId }: { observedAt: string; violationId: string },
+  now: string,
+) => {
+  const stored = await getViolation<Violation, WorkOrder>(violationId);
+  if (stored === undefined) {
+    logger.warn('Resuming a case that was never stored', { violationId });
+    await openAndDispatch(device, scenario, { observedAt, violationId }, now);
+    return;
+  }
+  const { violation, workOrders } = stored;
+  if (violation.status !== 'dispatched' && violation.status !== 'acknowledged') return;
+  const workOrder = workOrders.find((order) => order.chainIndex === violation.chainIndex);
+  if (workOrder === undefined) return;
+  for (const kind of ['ack', 'handle'] as const) {
+    const dueAt = kind === 'ack' ? workOrder.ackDueAt : workOrder.handleDueAt;
+    const event: TimerEvent = {
+      kind: 'deadline',
+      violationId,
+      deadline: { kind, chainIndex: workOrder.chainIndex },
+    };
+    if (Date.parse(dueAt) <= Date.parse(now)) await onTimer(event, now);
+    else await scheduleTimer(deadlineTimerName(kind, workOrder), dueAt, event);
+  }
+};
+
 /** The area's property company, cached per container like the directory (positive results only). */
 const companyCache = new Map<string, { at: number; value: Promise<string | undefined> }>();
 const staffCache = new Map<
@@ -557,15 +612,18 @@ const workOrderFor = (
   handleDueAt: violation.handleDueAt as string,
 });
 
+const deadlineTimerName = (kind: 'ack' | 'handle', workOrder: WorkOrder) =>
+  `${kind}-${digest(workOrder.workOrderId)}`;
+
 /** A work order's acknowledgement and handling deadlines, as one-time schedules named after it. */
 const scheduleDeadlines = async (violation: Violation, workOrder: WorkOrder) => {
   await Promise.all([
-    scheduleTimer(`ack-${digest(workOrder.workOrderId)}`, workOrder.ackDueAt, {
+    scheduleTimer(deadlineTimerName('ack', workOrder), workOrder.ackDueAt, {
       kind: 'deadline',
       violationId: violation.violationId,
       deadline: { kind: 'ack', chainIndex: workOrder.chainIndex },
     }),
-    scheduleTimer(`handle-${digest(workOrder.workOrderId)}`, workOrder.handleDueAt, {
+    scheduleTimer(deadlineTimerName('handle', workOrder), workOrder.handleDueAt, {
       kind: 'deadline',
       violationId: violation.violationId,
       deadline: { kind: 'handle', chainIndex: workOrder.chainIndex },
