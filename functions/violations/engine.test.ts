@@ -4,6 +4,7 @@ import { ConflictError } from '../shared/errors.js';
 import {
   acknowledge,
   advancesWatermark,
+  awaitsHandleDeadline,
   type ConditionAction,
   type ConditionState,
   clearBySensor,
@@ -492,6 +493,44 @@ describe('the violation closed loop', () => {
     const remarked = feedback(acked(), 'resident-3', 'car is blocking the hydrant', at(450));
     expect(remarked.status).toBe('acknowledged');
     expect(remarked.steps.at(-1)).toMatchObject({ action: 'feedback', note: 'car is blocking the hydrant' });
+  });
+});
+
+describe('awaitsHandleDeadline', () => {
+  // Dispatched at 310: the guard's acknowledgement is due at 610, the handling at 2110.
+  const sent = () => dispatch(opened(), fireLane, at(310)).violation;
+  const acked = () => acknowledge(sent(), 'guard-7', at(400));
+
+  it('holds for an acknowledged order once its acknowledgement deadline has passed, and that handling deadline escalates', () => {
+    expect(awaitsHandleDeadline(acked(), fireLane, 0, at(610))).toBe(true);
+    expect(onDeadline(acked(), fireLane, { kind: 'handle', chainIndex: 0 }, at(2110)).escalatedTo).toBe(
+      'property-manager',
+    );
+  });
+
+  it.each([
+    ['before the acknowledgement deadline', () => acked(), 0, at(609)],
+    ['a handled order', () => handle(acked(), 'guard-7', undefined, at(500)), 0, at(610)],
+    ['a closed case', () => clearBySensor(acked(), fireLane, THING, at(500)), 0, at(610)],
+    [
+      'an order the case has escalated past',
+      () => onDeadline(sent(), fireLane, { kind: 'ack', chainIndex: 0 }, at(610)).violation,
+      0,
+      at(9999),
+    ],
+    [
+      'the last step of the chain',
+      () => {
+        let v = sent();
+        for (let i = 0; i < 3; i++)
+          v = onDeadline(v, fireLane, { kind: 'ack', chainIndex: i }, at(100_000 * (i + 1))).violation;
+        return acknowledge(v, 'officer-1', at(300_010));
+      },
+      3,
+      at(900_000),
+    ],
+  ])('does not hold for %s', (_name, prepare, chainIndex, now) => {
+    expect(awaitsHandleDeadline(prepare(), fireLane, chainIndex, now)).toBe(false);
   });
 });
 

@@ -607,6 +607,23 @@ export function onDeadline(
 }
 
 /**
+ * Whether a work order's handling deadline can still act once its acknowledgement deadline was checked
+ * without escalating: that deadline has passed, the case is still at the order's step and not yet
+ * handled, and the chain has a step to escalate to. Only then is the handling deadline's timer set.
+ */
+export const awaitsHandleDeadline = (
+  v: Violation,
+  scenario: Scenario,
+  chainIndex: number,
+  now: string,
+): boolean =>
+  v.chainIndex === chainIndex &&
+  v.ackDueAt !== undefined &&
+  ms(now) >= ms(v.ackDueAt) &&
+  (v.status === 'dispatched' || v.status === 'acknowledged') &&
+  scenario.chain[chainIndex + 1] !== undefined;
+
+/**
  * The sensor reports the condition gone. With `autoVerifyOnClear` the sensor is the evidence: the case
  * is handled (if it was not yet), verified and closed by `sensor:<thing>`. Otherwise a 'cleared' step
  * is recorded once and the status waits for an inspector. A closed violation is left as it is.

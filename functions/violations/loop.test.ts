@@ -106,7 +106,7 @@ const deadlinesOf = async (violationId: string) =>
   (await schedulesOf(violationId)).map((event) => event.deadline);
 
 describe('a work order whose push fails', () => {
-  it('still has its deadlines, so the acknowledgement deadline escalates it', async () => {
+  it('still has its acknowledgement deadline, which escalates it', async () => {
     const observedAt = new Date(Date.now() - 1_000).toISOString();
     const message = { signal: 'occupancy', observedAt, seq: 1, fields: { occupied: true } };
     const plan = await loop.planDeviceBatch([{ device, messages: [message] }], new Date().toISOString());
@@ -115,28 +115,25 @@ describe('a work order whose push fails', () => {
     // The push failed, and the device's messages go back to the queue...
     expect(failed).toHaveLength(1);
     expect(failed[0]?.device.thingName).toBe(THING);
-    // ...but the case stands, dispatched to the guard, with both deadlines scheduled.
+    // ...but the case stands, dispatched to the guard, with its acknowledgement deadline scheduled (the
+    // handling deadline waits for that one to pass).
     const violationId = engine.violationIdFor('fire-lane-occupied', THING, observedAt);
     const stored = await store.getViolation<{ status: string }, { handheldThing?: string; ackDueAt: string }>(
       violationId,
     );
     expect(stored?.violation.status).toBe('dispatched');
     expect(stored?.workOrders[0]?.handheldThing).toBe('loop-handheld');
-    expect(await deadlinesOf(violationId)).toEqual(
-      expect.arrayContaining([
-        { kind: 'ack', chainIndex: 0 },
-        { kind: 'handle', chainIndex: 0 },
-      ]),
-    );
+    expect(await deadlinesOf(violationId)).toEqual([{ kind: 'ack', chainIndex: 0 }]);
 
     // The redelivered message finds the condition already active and its case stored: it changes
-    // nothing and pushes nothing (its deadlines exist already); the deadlines are what is left to act.
+    // nothing and pushes nothing (its deadline exists already); the deadline is what is left to act.
     const again = await loop.planDeviceBatch([{ device, messages: [message] }], new Date().toISOString());
     expect(await again.apply()).toEqual({ failed: [] });
-    expect(await deadlinesOf(violationId)).toHaveLength(2);
+    expect(await deadlinesOf(violationId)).toEqual([{ kind: 'ack', chainIndex: 0 }]);
 
     // When the acknowledgement deadline fires (here called as the Scheduler would, at its time), the
-    // case escalates to the property manager, whose deadlines are scheduled in turn.
+    // case escalates to the property manager, whose acknowledgement deadline is scheduled in turn. The
+    // guard's handling deadline never is: the guard's order no longer counts.
     await loop.onTimer(
       { kind: 'deadline', violationId, deadline: { kind: 'ack', chainIndex: 0 } },
       stored?.workOrders[0]?.ackDueAt ?? '',
@@ -152,10 +149,11 @@ describe('a work order whose push fails', () => {
     });
     expect(await deadlinesOf(violationId)).toEqual(
       expect.arrayContaining([
+        { kind: 'ack', chainIndex: 0 }, // called directly here, so the Scheduler did not delete it
         { kind: 'ack', chainIndex: 1 },
-        { kind: 'handle', chainIndex: 1 },
       ]),
     );
+    expect(await deadlinesOf(violationId)).toHaveLength(2);
   }, 30_000);
 });
 
@@ -196,17 +194,12 @@ describe('a redelivered message that began an active episode', () => {
       chainIndex: 0,
       assignee: 'property-guard',
     });
-    expect(await deadlinesOf(violationId)).toEqual(
-      expect.arrayContaining([
-        { kind: 'ack', chainIndex: 0 },
-        { kind: 'handle', chainIndex: 0 },
-      ]),
-    );
+    expect(await deadlinesOf(violationId)).toEqual([{ kind: 'ack', chainIndex: 0 }]);
     // The condition was only read: resuming writes no state.
     expect((await store.getCondition(thingName, scenario.scenarioId))?.version).toBe(1);
   }, 30_000);
 
-  it('schedules the deadlines a failed Scheduler call left out, and checks one already due at once', async () => {
+  it('schedules the deadline a failed Scheduler call left out, and checks it at once when already due', async () => {
     const thingName = 'loop-geomag-3';
     const registry = await import('../registry/store.js');
     await registry.putDeviceDirectory(lane(thingName)); // the deadline check reads the device
@@ -218,8 +211,8 @@ describe('a redelivered message that began an active episode', () => {
     await opened.apply();
     const violationId = engine.violationIdFor('fire-lane-occupied', thingName, observedAt);
     const schedules = await schedulesOf(violationId);
-    expect(schedules).toHaveLength(2);
-    // As if the Scheduler had refused them: the case stands without its deadlines.
+    expect(schedules).toHaveLength(1);
+    // As if the Scheduler had refused it: the case stands without its deadline.
     for (const { name } of schedules) await schedulerClient.send(new DeleteScheduleCommand({ Name: name }));
     expect(await deadlinesOf(violationId)).toEqual([]);
 
@@ -228,12 +221,7 @@ describe('a redelivered message that began an active episode', () => {
       new Date().toISOString(),
     );
     expect(await again.apply()).toEqual({ failed: [] }); // nothing pushed again
-    expect(await deadlinesOf(violationId)).toEqual(
-      expect.arrayContaining([
-        { kind: 'ack', chainIndex: 0 },
-        { kind: 'handle', chainIndex: 0 },
-      ]),
-    );
+    expect(await deadlinesOf(violationId)).toEqual([{ kind: 'ack', chainIndex: 0 }]);
     expect((await store.getViolation<Case, Order>(violationId))?.violation.chainIndex).toBe(0);
 
     // Redelivered after the acknowledgement deadline: it is checked then and there, and escalates.
@@ -247,5 +235,96 @@ describe('a redelivered message that began an active episode', () => {
       chainIndex: 1,
       assignee: 'property-manager',
     });
+  }, 30_000);
+});
+
+describe('the handling deadline', () => {
+  type Case = { status: string; chainIndex: number; assignee: string };
+  type Order = { workOrderId: string; chainIndex: number; ackDueAt: string; handleDueAt: string };
+  const openCase = async (thingName: string) => {
+    const registry = await import('../registry/store.js');
+    const lane = { ...device, thingName };
+    await registry.putDeviceDirectory(lane); // the deadline check reads the device
+    const observedAt = new Date(Date.now() - 1_000).toISOString();
+    const plan = await loop.planDeviceBatch(
+      [{ device: lane, messages: [{ signal: 'occupancy', observedAt, seq: 1, fields: { occupied: true } }] }],
+      new Date().toISOString(),
+    );
+    await plan.apply(); // the push fails (the data plane is down); the case and its deadline stand
+    const violationId = engine.violationIdFor('fire-lane-occupied', thingName, observedAt);
+    const order = (await store.getViolation<Case, Order>(violationId))?.workOrders[0];
+    if (order === undefined) throw new Error('no work order');
+    return { violationId, order, lane, observedAt };
+  };
+  const ackDeadline = (violationId: string) =>
+    ({ kind: 'deadline', violationId, deadline: { kind: 'ack', chainIndex: 0 } }) as const;
+
+  it('is scheduled when the acknowledgement deadline passes on an acknowledged order, and escalates it', async () => {
+    const { violationId, order } = await openCase('loop-geomag-4');
+    await loop.onWorkOrderReport(
+      { workOrderId: order.workOrderId, kind: 'ack', actor: 'handheld:loop-handheld' },
+      new Date().toISOString(),
+    );
+    expect(await deadlinesOf(violationId)).toEqual([{ kind: 'ack', chainIndex: 0 }]);
+
+    await loop.onTimer(ackDeadline(violationId), order.ackDueAt);
+    expect((await store.getViolation<Case, Order>(violationId))?.violation.status).toBe('acknowledged');
+    expect(await deadlinesOf(violationId)).toEqual(
+      expect.arrayContaining([
+        { kind: 'ack', chainIndex: 0 },
+        { kind: 'handle', chainIndex: 0 },
+      ]),
+    );
+    // The acknowledgement timer firing twice sets the same handling timer.
+    await loop.onTimer(ackDeadline(violationId), order.ackDueAt);
+    expect(await deadlinesOf(violationId)).toHaveLength(2);
+
+    await loop.onTimer(
+      { kind: 'deadline', violationId, deadline: { kind: 'handle', chainIndex: 0 } },
+      order.handleDueAt,
+    );
+    expect((await store.getViolation<Case, Order>(violationId))?.violation).toMatchObject({
+      status: 'dispatched',
+      chainIndex: 1,
+      assignee: 'property-manager',
+    });
+  }, 30_000);
+
+  it('is checked at once when the acknowledgement deadline is checked after it', async () => {
+    const { violationId, order } = await openCase('loop-geomag-5');
+    await loop.onWorkOrderReport(
+      { workOrderId: order.workOrderId, kind: 'ack', actor: 'handheld:loop-handheld' },
+      new Date().toISOString(),
+    );
+    await loop.onTimer(ackDeadline(violationId), order.handleDueAt);
+    expect((await store.getViolation<Case, Order>(violationId))?.violation).toMatchObject({
+      chainIndex: 1,
+      assignee: 'property-manager',
+    });
+  }, 30_000);
+
+  it('is never scheduled for a case closed before the acknowledgement deadline', async () => {
+    const { violationId, order, lane, observedAt } = await openCase('loop-geomag-6');
+    const leave = await loop.planDeviceBatch(
+      [
+        {
+          device: lane,
+          messages: [
+            {
+              signal: 'occupancy',
+              observedAt: new Date(Date.parse(observedAt) + 500).toISOString(),
+              seq: 2,
+              fields: { occupied: false },
+            },
+          ],
+        },
+      ],
+      new Date().toISOString(),
+    );
+    expect(await leave.apply()).toEqual({ failed: [] });
+    expect((await store.getViolation<Case, Order>(violationId))?.violation.status).toBe('closed');
+
+    await loop.onTimer(ackDeadline(violationId), order.ackDueAt);
+    expect(await deadlinesOf(violationId)).toEqual([{ kind: 'ack', chainIndex: 0 }]);
   }, 30_000);
 });

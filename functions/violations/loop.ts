@@ -21,6 +21,7 @@ import { logger } from '../shared/observability.js';
 import {
   acknowledge,
   advancesWatermark,
+  awaitsHandleDeadline,
   type ConditionAction,
   type ConditionState,
   clearBySensor,
@@ -486,16 +487,17 @@ const openAndDispatch = async (
     scenarioId: scenario.scenarioId,
     thingName: device.thingName,
   });
-  await sendWorkOrder(device, scenario, violation, workOrder);
+  await sendWorkOrder(device, scenario, violation, workOrder, now);
 };
 
 /**
  * Makes sure a case whose activating message came again was carried through: the delivery that first
  * acted on it wrote the condition, and may then have failed (a crash, the table or the Scheduler
- * refusing) before storing the case or scheduling its deadlines, after which nothing else would. A case
+ * refusing) before storing the case or scheduling its deadline, after which nothing else would. A case
  * that is missing is opened and dispatched now, exactly as then; an open one gets its current work
- * order's deadlines again (same names: a timer that exists is left as it is), or has a deadline that
- * is already past checked at once. The push is not repeated for a stored case: a lost push is what the
+ * order's acknowledgement deadline again (same name: a timer that exists is left as it is), or has it
+ * checked at once when it is already past (which sets the handling deadline in turn, if that can still
+ * matter). The push is not repeated for a stored case: a lost push is what the
  * acknowledgement deadline is for. Redeliveries by the broker come milliseconds after the original, so
  * this usually finds everything in place; racing the original, the case's conditional write lets one
  * of the two dispatch.
@@ -516,10 +518,7 @@ const resumeViolation = async (
   if (violation.status !== 'dispatched' && violation.status !== 'acknowledged') return;
   const workOrder = workOrders.find((order) => order.chainIndex === violation.chainIndex);
   if (workOrder === undefined) return;
-  for (const { name, dueAt, event } of deadlinesOf(violationId, workOrder)) {
-    if (Date.parse(dueAt) <= Date.parse(now)) await onTimer(event, now);
-    else await scheduleTimer(name, dueAt, event);
-  }
+  await armDeadline(violationId, workOrder, 'ack', now);
 };
 
 /** The area's property company, cached per container like the directory (positive results only). */
@@ -606,45 +605,60 @@ const workOrderFor = (
   handleDueAt: violation.handleDueAt as string,
 });
 
-/** A work order's acknowledgement and handling deadlines: when each falls, its timer's name and event. */
-const deadlinesOf = (violationId: string, workOrder: WorkOrder) =>
-  (['ack', 'handle'] as const).map((kind): { dueAt: string; name: string; event: TimerEvent } => ({
+/** One of a work order's two deadlines: when it falls, its timer's name and event. */
+const deadlineOf = (violationId: string, workOrder: WorkOrder, kind: 'ack' | 'handle') => {
+  const event: TimerEvent = {
+    kind: 'deadline',
+    violationId,
+    deadline: { kind, chainIndex: workOrder.chainIndex },
+  };
+  return {
     dueAt: kind === 'ack' ? workOrder.ackDueAt : workOrder.handleDueAt,
     name: `${kind}-${digest(workOrder.workOrderId)}`,
-    event: { kind: 'deadline', violationId, deadline: { kind, chainIndex: workOrder.chainIndex } },
-  }));
-
-/** A work order's deadlines, as one-time schedules named after it. */
-const scheduleDeadlines = async (violation: Violation, workOrder: WorkOrder) => {
-  await Promise.all(
-    deadlinesOf(violation.violationId, workOrder).map(({ name, dueAt, event }) =>
-      scheduleTimer(name, dueAt, event),
-    ),
-  );
+    event,
+  };
 };
 
 /**
- * Sends a recorded work order: the push to its handheld, then its two deadlines. The deadlines are
- * scheduled whatever became of the push, so a push that fails (the IoT publish throwing) still leaves
- * them, and the acknowledgement deadline escalates the case: a redelivery of the message resumes a
- * stored case without pushing it again (`resumeViolation`). The push goes
- * first and alone, as it is what the guard is waiting for: the two CreateSchedule calls sent beside it
- * took CPU from it, in this function and in the service (at 200 messages/s, from the publish call to
- * its return: p50 9.6 ms beside them, 5.5 ms alone). Timer names derive from the work order, so a
- * second attempt's timers are the first's.
+ * Sets one of a work order's deadlines: a one-time schedule at its time or, when that time has already
+ * come, the check itself, at once.
+ */
+const armDeadline = async (
+  violationId: string,
+  workOrder: WorkOrder,
+  kind: 'ack' | 'handle',
+  now: string,
+) => {
+  const { name, dueAt, event } = deadlineOf(violationId, workOrder, kind);
+  if (Date.parse(dueAt) <= Date.parse(now)) await onTimer(event, now);
+  else await scheduleTimer(name, dueAt, event);
+};
+
+/**
+ * Sends a recorded work order: the push to its handheld, then its acknowledgement deadline. The
+ * deadline is set whatever became of the push, so a push that fails (the IoT publish throwing) still
+ * leaves it, and it escalates the case: a redelivery of the message resumes a stored case without
+ * pushing it again (`resumeViolation`). The push goes first and alone, as it is what the guard is
+ * waiting for: CreateSchedule calls sent beside it took CPU from it, in this function and in the
+ * service (at 200 messages/s, from the publish call to its return: p50 9.6 ms beside two of them, 5.5 ms
+ * alone). The handling deadline, which never falls before the acknowledgement deadline (the scenario
+ * schema refuses a shorter one), is set when that one has passed, and only if it can still matter
+ * (`onTimer`): most cases close before either, and then one schedule is all they cost. Timer names
+ * derive from the work order, so a second attempt's timer is the first's.
  */
 const sendWorkOrder = async (
   device: DeviceDirectoryEntry,
   scenario: Scenario,
   violation: Violation,
   workOrder: WorkOrder,
+  now: string,
 ) => {
   const zone = workOrder.handheldThing === undefined ? undefined : await zoneOf(device);
   const pushed = await pushWorkOrder(device, scenario, violation, workOrder, zone).then(
     () => ({ ok: true as const }),
     (error: unknown) => ({ ok: false as const, error }),
   );
-  await scheduleDeadlines(violation, workOrder);
+  await armDeadline(violation.violationId, workOrder, 'ack', now);
   if (!pushed.ok) throw pushed.error;
 };
 
@@ -737,7 +751,17 @@ export const onTimer = async (event: TimerEvent, now: string) => {
     const current = attempt === 1 ? stored : await getViolation<Violation, WorkOrder>(event.violationId);
     if (current === undefined) return;
     const { violation, escalatedTo } = onDeadline(current.violation, scenario, event.deadline, now);
-    if (escalatedTo === undefined) return;
+    if (escalatedTo === undefined) {
+      // Acknowledged in time, or the last step: the handling deadline comes next, if it can still act.
+      const order = current.workOrders.find(({ chainIndex }) => chainIndex === event.deadline.chainIndex);
+      if (
+        event.deadline.kind === 'ack' &&
+        order !== undefined &&
+        awaitsHandleDeadline(violation, scenario, event.deadline.chainIndex, now)
+      )
+        await armDeadline(event.violationId, order, 'handle', now);
+      return;
+    }
     const workOrder = workOrderFor(violation, escalatedTo, await recipientFor(device, escalatedTo), now);
     try {
       await putViolation(
@@ -750,7 +774,7 @@ export const onTimer = async (event: TimerEvent, now: string) => {
       throw error;
     }
     logger.info('Violation escalated', { violationId: event.violationId, escalatedTo });
-    await sendWorkOrder(device, scenario, violation, workOrder);
+    await sendWorkOrder(device, scenario, violation, workOrder, now);
     return;
   }
 };
