@@ -31,7 +31,7 @@ export const runViolationsBench = async (
   const rate = options.ratePerSecond ?? 200;
   // 30 s at 200 msg/s holds 300 parks: a p99 over them is not just the worst one or two.
   const seconds = options.seconds ?? 30;
-  const warmUpSeconds = options.warmUpSeconds ?? 60;
+  const warmUpSeconds = options.warmUpSeconds ?? 120;
   const saturatedPerSensor = options.saturatedPerSensor ?? 150;
   const dataDir = mkdtempSync(path.join(tmpdir(), 'civic-bench-violations-'));
   const credentials = mkdtempSync(path.join(tmpdir(), 'civic-bench-creds-'));
@@ -180,8 +180,11 @@ export const runViolationsBench = async (
     fleet = sensorFleet;
 
     // Warm-up at the same rate, then measure the steady state. DynamoDB Local's JIT is what takes
-    // long: under this load it compiles for about a minute (jstat -compiler: ~11 s of compilation per
-    // 10 s when the JVM is 25 s old, ~2 s per 10 s at 75 s), and meanwhile takes most of a core.
+    // long: under this load its C2 compiler works for two minutes. Counted in its compilation log
+    // (-XX:+LogCompilation, C2 tasks per 20 s of JVM age): 384 at 60–80 s, 322 at 80–100 s, 133 at
+    // 100–120 s, 87 at 120–140 s, 43 in the 9 s after. With a one-minute warm-up the measured 30 s fell at
+    // 80–110 s, and the compiler thread took 166–297 ms of CPU per second of it (on two cores, beside
+    // 300–370 for the table's SQLite thread); after two minutes, 60–82.
     await sensorFleet.drive('warm-up', warmUpSeconds, rate);
     await sleep(2_000);
     await cloud.drain();
