@@ -497,10 +497,10 @@ const openAndDispatch = async (
  * that is missing is opened and dispatched now, exactly as then; an open one gets its current work
  * order's acknowledgement deadline again (same name: a timer that exists is left as it is), or has it
  * checked at once when it is already past (which sets the handling deadline in turn, if that can still
- * matter). The push is not repeated for a stored case: a lost push is what the
- * acknowledgement deadline is for. Redeliveries by the broker come milliseconds after the original, so
- * this usually finds everything in place; racing the original, the case's conditional write lets one
- * of the two dispatch.
+ * matter). The push is not repeated for a stored case: a lost push is what the acknowledgement
+ * deadline is for. Redeliveries by the broker come milliseconds after the original, so this usually
+ * finds everything in place; racing the original, the case's conditional write lets one of the two
+ * dispatch.
  */
 const resumeViolation = async (
   device: DeviceDirectoryEntry,
@@ -605,23 +605,9 @@ const workOrderFor = (
   handleDueAt: violation.handleDueAt as string,
 });
 
-/** One of a work order's two deadlines: when it falls, its timer's name and event. */
-const deadlineOf = (violationId: string, workOrder: WorkOrder, kind: 'ack' | 'handle') => {
-  const event: TimerEvent = {
-    kind: 'deadline',
-    violationId,
-    deadline: { kind, chainIndex: workOrder.chainIndex },
-  };
-  return {
-    dueAt: kind === 'ack' ? workOrder.ackDueAt : workOrder.handleDueAt,
-    name: `${kind}-${digest(workOrder.workOrderId)}`,
-    event,
-  };
-};
-
 /**
- * Sets one of a work order's deadlines: a one-time schedule at its time or, when that time has already
- * come, the check itself, at once.
+ * Sets one of a work order's deadlines: a one-time schedule at its time, named after the work order, or,
+ * when that time has already come, the check itself, at once.
  */
 const armDeadline = async (
   violationId: string,
@@ -629,9 +615,14 @@ const armDeadline = async (
   kind: 'ack' | 'handle',
   now: string,
 ) => {
-  const { name, dueAt, event } = deadlineOf(violationId, workOrder, kind);
+  const dueAt = kind === 'ack' ? workOrder.ackDueAt : workOrder.handleDueAt;
+  const event: TimerEvent = {
+    kind: 'deadline',
+    violationId,
+    deadline: { kind, chainIndex: workOrder.chainIndex },
+  };
   if (Date.parse(dueAt) <= Date.parse(now)) await onTimer(event, now);
-  else await scheduleTimer(name, dueAt, event);
+  else await scheduleTimer(`${kind}-${digest(workOrder.workOrderId)}`, dueAt, event);
 };
 
 /**
@@ -753,13 +744,13 @@ export const onTimer = async (event: TimerEvent, now: string) => {
     const { violation, escalatedTo } = onDeadline(current.violation, scenario, event.deadline, now);
     if (escalatedTo === undefined) {
       // Acknowledged in time, or the last step: the handling deadline comes next, if it can still act.
-      const order = current.workOrders.find(({ chainIndex }) => chainIndex === event.deadline.chainIndex);
       if (
-        event.deadline.kind === 'ack' &&
-        order !== undefined &&
-        awaitsHandleDeadline(violation, scenario, event.deadline.chainIndex, now)
+        event.deadline.kind !== 'ack' ||
+        !awaitsHandleDeadline(violation, scenario, event.deadline.chainIndex, now)
       )
-        await armDeadline(event.violationId, order, 'handle', now);
+        return;
+      const order = current.workOrders.find(({ chainIndex }) => chainIndex === event.deadline.chainIndex);
+      if (order !== undefined) await armDeadline(event.violationId, order, 'handle', now);
       return;
     }
     const workOrder = workOrderFor(violation, escalatedTo, await recipientFor(device, escalatedTo), now);

@@ -403,10 +403,10 @@ export const conditionItem = (
   );
 
 /**
- * Puts a marshalled item if it is new (expectedVersion 0: no item has `idAttribute`) or if its stored
- * version is still `expectedVersion`; otherwise StaleWriteError.
+ * Puts a marshalled item if it is new (expectedVersion 0: no item at its key) or if its stored version
+ * is still `expectedVersion`; otherwise StaleWriteError.
  */
-const putVersioned = (item: AttributeMap, idAttribute: string, expectedVersion: number) =>
+const putVersioned = (item: AttributeMap, expectedVersion: number) =>
   conditional({
     send: () =>
       rawDynamoDbClient.send(
@@ -414,10 +414,7 @@ const putVersioned = (item: AttributeMap, idAttribute: string, expectedVersion: 
           TableName: CivicTable.getName(),
           Item: item,
           ...(expectedVersion === 0
-            ? {
-                ConditionExpression: 'attribute_not_exists(#id)',
-                ExpressionAttributeNames: { '#id': idAttribute },
-              }
+            ? { ConditionExpression: 'attribute_not_exists(pk)' }
             : {
                 ConditionExpression: '#version = :version',
                 ExpressionAttributeNames: { '#version': 'version' },
@@ -442,7 +439,6 @@ export const putCondition = async <S>(
 ) =>
   putVersioned(
     conditionItem(thingName, scenarioId, state, expectedVersion + 1, dueAt, new Date().toISOString()),
-    'scenarioId',
     expectedVersion,
   );
 
@@ -507,7 +503,6 @@ export const putViolation = async <V, W>(
 ) =>
   putVersioned(
     violationItem(record, expectedVersion + 1, updatedAt, new Date().toISOString()),
-    'violationId',
     expectedVersion,
   );
 
