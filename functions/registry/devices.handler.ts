@@ -17,9 +17,17 @@ import {
 import { requireEnv } from '../shared/env.js';
 import { ConflictError } from '../shared/errors.js';
 import { httpRoute, json } from '../shared/http.js';
+import { logger } from '../shared/observability.js';
+import { watchNewDevice } from '../violations/watch.js';
 import { deviceRoutes } from './routes.js';
 import { createUnder, etag, loadVisible, present } from './service.js';
-import { getDeviceDirectory, getRecord, putDeviceDirectory, replaceRecord } from './store.js';
+import {
+  type DeviceDirectoryEntry,
+  getDeviceDirectory,
+  getRecord,
+  putDeviceDirectory,
+  replaceRecord,
+} from './store.js';
 
 const iot = new IoTClient({});
 const DEVICE_POLICY_NAME = requireEnv('DEVICE_POLICY_NAME');
@@ -84,7 +92,7 @@ export const registerDevice = httpRoute(deviceRoutes.registerDevice, async ({ ca
     },
     { sortKey: thingName },
   );
-  await putDeviceDirectory({
+  const listed: DeviceDirectoryEntry = {
     thingName,
     subDistrictId: compound.subDistrictId,
     compoundId: compound.id,
@@ -95,7 +103,14 @@ export const registerDevice = httpRoute(deviceRoutes.registerDevice, async ({ ca
     building: body.building,
     position: body.position,
     status: 'active',
-  });
+  };
+  await putDeviceDirectory(listed);
+  // Silence is watched from now, so a device that never reports is found too. The credentials are
+  // answered here, once: a watch that fails to start must not lose them, and the device is then
+  // watched from its first presence message only.
+  await watchNewDevice(listed, new Date().toISOString()).catch((error: Error) =>
+    logger.error('Device registered without its silence watch', { thingName, error: error.message }),
+  );
   return json(
     201,
     {

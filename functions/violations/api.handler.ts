@@ -4,7 +4,7 @@ import type { Caller } from '../shared/auth.js';
 import { BadRequestError, NotFoundError } from '../shared/errors.js';
 import { httpRoute, json } from '../shared/http.js';
 import { close, type Violation, verify } from './engine.js';
-import { effectiveScenarios, onWorkOrderReport, updateViolation, type WorkOrder } from './loop.js';
+import { onWorkOrderReport, updateViolation, type WorkOrder } from './loop.js';
 import { violationsRoutes as r } from './routes.js';
 import { overrideSchemaFor, SCENARIOS } from './scenarios.js';
 import { violationStats as statsOf, violationStatsBy } from './stats.js';
@@ -15,6 +15,7 @@ import {
   getViolation as readViolation,
   type StoredViolation,
 } from './store.js';
+import { effectiveScenarios } from './watch.js';
 
 export { listRejectedTelemetry, listTelemetry } from './telemetry.handler.js';
 

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ConflictError } from '../shared/errors.js';
 import {
+  absenceDueAt,
   acknowledge,
   advancesWatermark,
   awaitsHandleDeadline,
@@ -25,6 +26,7 @@ import {
   ViolationTransitionError,
   verify,
   violationIdFor,
+  watchForSilence,
   withWatermark,
 } from './engine.js';
 import { applyOverride, SCENARIOS, type Scenario } from './scenarios.js';
@@ -379,6 +381,80 @@ describe('absence scenarios', () => {
     ]);
     expect(() => onAbsenceCheck(byId('smoke-alarm'), at(0), undefined, at(1), THING)).toThrow(TypeError);
     expect(() => onAbsenceCheck(silent, at(0), undefined, at(1))).toThrow(TypeError);
+  });
+
+  it('finds a device silent from its registration when it never reports, not a moment before', () => {
+    const watched = watchForSilence(silent, THING, at(0));
+    expect(watched).toEqual({
+      scenarioId: 'device-silent',
+      thingName: THING,
+      status: 'idle',
+      watchedSince: at(0),
+    });
+    expect(absenceDueAt(silent, watched)).toBe(at(3600));
+    expect(kinds(onAbsenceCheck(silent, undefined, watched, at(3599)).actions)).toEqual(['ignore']);
+    const opened = onAbsenceCheck(silent, undefined, watched, at(3600));
+    const violationId = violationIdFor('device-silent', THING, at(0));
+    expect(opened.actions).toEqual([{ kind: 'open-violation', observedAt: at(3600), violationId }]);
+    expect(opened.state).toMatchObject({ status: 'active', since: at(0), violationId });
+    // Open: no longer due, and later checks open nothing more.
+    expect(absenceDueAt(silent, opened.state)).toBeUndefined();
+    expect(kinds(onAbsenceCheck(silent, undefined, opened.state, at(9000)).actions)).toEqual(['ignore']);
+  });
+
+  it("takes a watched device's first message as presence even when its clock is behind the server's", () => {
+    const watched = watchForSilence(silent, THING, at(600));
+    // The device's clock is ten minutes behind: its first heartbeat says at(0), before the watch began.
+    const first = onSignal(silent, watched, { ...msg(0, {}, 1), signal: 'heartbeat' });
+    expect(first.actions).toEqual([{ kind: 'ignore', reason: 'no-change' }]);
+    expect(first.state).toMatchObject({ lastObservedAt: at(0), lastSeq: 1, watchedSince: at(600) });
+    // The later of the two baselines counts, whichever clock it is on.
+    expect(absenceDueAt(silent, first.state)).toBe(at(4200));
+    const later = onSignal(silent, first.state, { ...msg(1200, {}, 2), signal: 'heartbeat' });
+    expect(absenceDueAt(silent, later.state)).toBe(at(4800));
+
+    const opened = onAbsenceCheck(silent, undefined, watched, at(4200));
+    const back = onSignal(silent, opened.state, { ...msg(0, {}, 1), signal: 'heartbeat' });
+    expect(kinds(back.actions)).toEqual(['clear']);
+    expect(back.state.status).toBe('idle');
+  });
+
+  it('is due only for an absence scenario that is on, with a baseline, while no case is open', () => {
+    const watched = watchForSilence(silent, THING, at(0));
+    expect(absenceDueAt({ ...silent, enabled: false }, watched)).toBeUndefined();
+    expect(absenceDueAt(silent, { ...watched, watchedSince: undefined })).toBeUndefined();
+    expect(absenceDueAt(applyOverride(silent, { forSeconds: 60 }), watched)).toBe(at(60));
+    expect(
+      absenceDueAt(byId('fire-lane-occupied'), { ...watched, scenarioId: 'fire-lane-occupied' }),
+    ).toBeUndefined();
+    expect(() => watchForSilence(byId('fire-lane-occupied'), THING, at(0))).toThrow(TypeError);
+  });
+
+  it('opens a check exactly when the condition is due (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 100_000 }),
+        fc.option(fc.integer({ min: -7_200, max: 100_000 }), { nil: undefined }),
+        fc.integer({ min: 0, max: 200_000 }),
+        fc.integer({ min: 1, max: 86_400 }),
+        (watchedAt, reportedAt, now, forSeconds) => {
+          const scenario = applyOverride(silent, { forSeconds });
+          const watched = watchForSilence(scenario, THING, at(watchedAt));
+          const state =
+            reportedAt === undefined
+              ? watched
+              : onSignal(scenario, watched, { ...msg(reportedAt, {}), signal: 'heartbeat' }).state;
+          const due = absenceDueAt(scenario, state) as string;
+          const opens = kinds(onAbsenceCheck(scenario, undefined, state, at(now)).actions).includes(
+            'open-violation',
+          );
+          expect(opens).toBe(Date.parse(at(now)) >= Date.parse(due));
+          expect(Date.parse(due)).toBe(
+            T0 + (Math.max(watchedAt, reportedAt ?? watchedAt) + forSeconds) * 1000,
+          );
+        },
+      ),
+    );
   });
 
   it('no water use for a day alerts the caseworker, not verified by the meter alone', () => {

@@ -24,6 +24,13 @@ export interface ConditionState {
   /** The violation this active episode opened (deterministic: see `violationIdFor`). */
   violationId?: string;
   graceUntil?: string;
+  /**
+   * Absence scenarios: when watching for silence began, on the server's clock (the device's
+   * registration). It counts as a presence until the device reports, so a device that never reports
+   * is found silent too. Kept apart from lastObservedAt, which is device time: a device whose clock
+   * runs behind the server's would otherwise have its first messages taken for stale.
+   */
+  watchedSince?: string;
 }
 
 export type ConditionAction =
@@ -279,9 +286,37 @@ export function onGraceElapsed(scenario: Scenario, state: ConditionState, now: s
 }
 
 /**
+ * Begins watching a device for silence (absence scenarios only), as of its registration: a fresh
+ * condition, whatever an earlier device of the same name left, with `watchedSince` as its baseline.
+ */
+export function watchForSilence(scenario: Scenario, thingName: string, now: string): ConditionState {
+  if (scenario.condition.kind !== 'absence') {
+    throw new TypeError(`${scenario.scenarioId} is not an absence scenario`);
+  }
+  return { ...initial(scenario, thingName), watchedSince: iso(now) };
+}
+
+/**
+ * When an absence condition's silence would open a case: the later of the last presence (device time)
+ * and the start of the watch, plus the scenario's (possibly tuned) duration. Nothing while a case is
+ * open, the scenario is off or there is no baseline yet.
+ */
+export function absenceDueAt(scenario: Scenario, state: ConditionState): string | undefined {
+  if (scenario.condition.kind !== 'absence' || scenario.enabled === false || state.status === 'active')
+    return undefined;
+  const baseline = latest([state.lastObservedAt, state.watchedSince]);
+  return baseline === undefined ? undefined : plusSeconds(baseline, scenario.condition.forSeconds);
+}
+
+const latest = (times: (string | undefined)[]): string | undefined => {
+  const known = times.filter((time): time is string => time !== undefined);
+  return known.length === 0 ? undefined : iso(known.reduce((a, b) => (ms(a) >= ms(b) ? a : b)));
+};
+
+/**
  * The periodic check of an absence scenario. `lastSeenAt` is the last presence the caller knows of
- * (pass the registration time for a device that never reported; undefined means no baseline and does
- * nothing). The later of it and the state's lastObservedAt counts. Silent for `forSeconds` → active
+ * beyond the state (undefined: none). The latest of it, the state's lastObservedAt and its
+ * watchedSince counts; without any of them the check does nothing. Silent for `forSeconds` → active
  * and open-violation (observedAt = the moment silence crossed the threshold); present again while
  * active → clear. `thingName` is needed only when there is no state yet.
  */
@@ -301,9 +336,8 @@ export function onAbsenceCheck(
   const current = state ?? initial(scenario, name);
   if (scenario.enabled === false) return ignore(current, 'disabled');
 
-  const candidates = [lastSeenAt, current.lastObservedAt].filter((t): t is string => t !== undefined);
-  if (candidates.length === 0) return ignore(current, 'no-change');
-  const lastSeen = iso(candidates.reduce((a, b) => (ms(a) >= ms(b) ? a : b)));
+  const lastSeen = latest([lastSeenAt, current.lastObservedAt, current.watchedSince]);
+  if (lastSeen === undefined) return ignore(current, 'no-change');
   const threshold = plusSeconds(lastSeen, condition.forSeconds);
 
   if (ms(now) >= ms(threshold)) {

@@ -38,6 +38,8 @@ let schedulerClient: SchedulerClient;
 let loop: typeof import('./loop.js');
 let store: typeof import('./store.js');
 let engine: typeof import('./engine.js');
+let watch: typeof import('./watch.js');
+let registry: typeof import('../registry/store.js');
 
 beforeAll(async () => {
   ddb = await startCivicTable();
@@ -54,7 +56,8 @@ beforeAll(async () => {
   loop = await import('./loop.js');
   store = await import('./store.js');
   engine = await import('./engine.js');
-  const registry = await import('../registry/store.js');
+  watch = await import('./watch.js');
+  registry = await import('../registry/store.js');
   await registry.putRecords([
     {
       kind: 'area',
@@ -172,7 +175,7 @@ describe('a redelivered message that began an active episode', () => {
     // The first delivery wrote the condition and then failed (a crash, say) before storing the case.
     const thingName = 'loop-geomag-2';
     const observedAt = new Date(Date.now() - 1_000).toISOString();
-    const scenario = (await loop.effectiveScenarios(SD, COMPOUND)).find(
+    const scenario = (await watch.effectiveScenarios(SD, COMPOUND)).find(
       (candidate) => candidate.scenarioId === 'fire-lane-occupied',
     );
     if (scenario === undefined) throw new Error('no fire-lane scenario');
@@ -326,5 +329,63 @@ describe('the handling deadline', () => {
 
     await loop.onTimer(ackDeadline(violationId), order.ackDueAt);
     expect(await deadlinesOf(violationId)).toEqual([{ kind: 'ack', chainIndex: 0 }]);
+  }, 30_000);
+});
+
+describe('a newly registered device', () => {
+  it('is watched for silence from its registration, and found silent if it never reports', async () => {
+    const meter: DeviceDirectoryEntry = {
+      ...device,
+      thingName: 'loop-meter-1',
+      type: 'water-meter',
+      zoneId: 'home',
+      zoneKind: 'residence',
+    };
+    await registry.putDeviceDirectory(meter);
+    // An earlier device of the same thing name, decommissioned, left an active silence condition.
+    await store.putCondition(
+      meter.thingName,
+      'no-water-use',
+      { scenarioId: 'no-water-use', thingName: meter.thingName, status: 'active', violationId: 'old' },
+      0,
+    );
+    const registeredAt = new Date().toISOString();
+    const day = (days: number) => new Date(Date.parse(registeredAt) + days * 86_400_000).toISOString();
+
+    expect(await watch.watchNewDevice(meter, registeredAt)).toEqual(['device-silent', 'no-water-use']);
+    expect(await store.getCondition(meter.thingName, 'no-water-use')).toEqual({
+      state: {
+        scenarioId: 'no-water-use',
+        thingName: meter.thingName,
+        status: 'idle',
+        watchedSince: registeredAt,
+      },
+      version: 2,
+      dueAt: day(1),
+    });
+    expect((await store.getCondition(meter.thingName, 'device-silent'))?.dueAt).toBe(
+      new Date(Date.parse(registeredAt) + 3_600_000).toISOString(),
+    );
+    // A fire-lane sensor has no absence scenario but device-silent.
+    expect(await watch.watchNewDevice({ ...device, thingName: 'loop-geomag-9' }, registeredAt)).toEqual([
+      'device-silent',
+    ]);
+
+    // The sweep, a moment before a day of silence, lists the meter for device-silent only; at a day
+    // it opens the no-water-use case, counted from the registration, and lists nothing more for it.
+    const noWaterUse = engine.violationIdFor('no-water-use', meter.thingName, registeredAt);
+    const due = async (now: string) =>
+      (await store.listDueAbsences(now, 500)).filter(({ thingName }) => thingName === meter.thingName);
+    expect(await due(day(0.99))).toEqual([{ thingName: meter.thingName, scenarioId: 'device-silent' }]);
+    await loop.onAbsenceSweep(day(0.99));
+    expect(await store.getViolation(noWaterUse)).toBeUndefined();
+    await loop.onAbsenceSweep(day(1));
+    const opened = await store.getViolation<
+      { status: string; assignee: string; steps: { action: string; at: string }[] },
+      unknown
+    >(noWaterUse);
+    expect(opened?.violation).toMatchObject({ status: 'dispatched', assignee: 'caseworker' });
+    expect(opened?.violation.steps[0]).toMatchObject({ action: 'discovered', at: day(1) });
+    expect(await due(day(2))).toEqual([]);
   }, 30_000);
 });

@@ -19,6 +19,7 @@ import { getDeviceDirectory, getRecord, listAllRecords, parentKeyOf } from '../r
 import { requireEnv } from '../shared/env.js';
 import { logger } from '../shared/observability.js';
 import {
+  absenceDueAt,
   acknowledge,
   advancesWatermark,
   awaitsHandleDeadline,
@@ -33,17 +34,15 @@ import {
   onGraceElapsed,
   onSignal,
   openViolation,
-  plusSeconds,
   type Violation,
   withWatermark,
 } from './engine.js';
-import { applyOverride, SCENARIOS, type Scenario, type ScenarioOverride, scenariosFor } from './scenarios.js';
+import { type Scenario, scenariosFor } from './scenarios.js';
 import {
   conditionKey,
   getCondition,
   getConditions,
   getConditionsSeen,
-  getOverrides,
   getViolation,
   listDueAbsences,
   putCondition,
@@ -52,6 +51,7 @@ import {
   StaleWriteError,
   type StoredCondition,
 } from './store.js';
+import { effectiveScenarios } from './watch.js';
 
 const iotData = new IoTDataPlaneClient({});
 const scheduler = new SchedulerClient({});
@@ -119,15 +119,6 @@ const positive = async <T>(
 export const cachedDeviceDirectory = (thingName: string) =>
   positive(directoryCache, thingName, () => getDeviceDirectory(thingName));
 
-/** The scenarios a compound runs: the catalogue with the street office's overrides applied. */
-export const effectiveScenarios = async (subDistrictId: string, compoundId: string): Promise<Scenario[]> => {
-  const overrides = await getOverrides(subDistrictId, compoundId);
-  return SCENARIOS.map((scenario) => {
-    const stored = overrides.get(scenario.scenarioId);
-    return stored === undefined ? scenario : applyOverride(scenario, stored.override as ScenarioOverride);
-  });
-};
-
 const publish = async (topic: string, payload: unknown) => {
   await iotData.send(new PublishCommand({ topic, qos: 1, payload: Buffer.from(JSON.stringify(payload)) }));
 };
@@ -171,18 +162,6 @@ interface ConditionStep {
 }
 
 /**
- * When an absence scenario's silence would open a case: the last presence plus the scenario's (possibly
- * tuned) duration; nothing while a case is open or the scenario is off.
- */
-const dueOf = (scenario: Scenario, state: ConditionState): string | undefined =>
-  scenario.condition.kind === 'absence' &&
-  scenario.enabled !== false &&
-  state.status !== 'active' &&
-  state.lastObservedAt !== undefined
-    ? plusSeconds(state.lastObservedAt, scenario.condition.forSeconds)
-    : undefined;
-
-/**
  * Runs `step` on the stored condition and writes its result; on a concurrent write it reads again and
  * retries, so exactly one of two racing deliveries decides. The first read may be given (`prefetched`:
  * a batch reads all its conditions at once). A state without actions is written only when it moves
@@ -200,7 +179,7 @@ const withCondition = async (
         ? prefetched.stored
         : await getCondition<ConditionState>(thingName, scenario.scenarioId);
     const result = step(stored?.state);
-    const dueAt = dueOf(scenario, result.state);
+    const dueAt = absenceDueAt(scenario, result.state);
     if (result.steps.length === 0 && dueAt === stored?.dueAt) return [];
     try {
       await putCondition(thingName, scenario.scenarioId, result.state, stored?.version ?? 0, dueAt);
@@ -308,7 +287,7 @@ export const planDeviceBatch = async (
       const before = withWatermark(scenario, device.thingName, stored?.state, watermark);
       const preview = fold(stored?.state);
       const changes = preview.steps.some(({ action }) => action.kind !== 'resume-violation');
-      if (changes || dueOf(scenario, preview.state) !== stored?.dueAt)
+      if (changes || absenceDueAt(scenario, preview.state) !== stored?.dueAt)
         return [{ scenario, fold, stored, resumes: [] }];
       if (advancesWatermark(before, preview.state))
         seen.push({

@@ -30,7 +30,7 @@ interface PresentedViolation {
   thingName: string;
   status: string;
   assignee?: string;
-  steps: { action: string }[];
+  steps: { action: string; at: string }[];
   workOrders: { assignee: string }[];
 }
 
@@ -92,8 +92,9 @@ describe('community loops: guidance, e-bike in the elevator, no water use, inges
         position: POSITION,
       });
     }
-    // Tuned before any device speaks: ingest reads a compound's scenarios at most every 30 s.
-    await must('PUT', `/compounds/${COMPOUND}/scenarios/no-water-use`, { forSeconds: 2 });
+    // Tuned before any device speaks: ingest reads a compound's scenarios at most every 30 s. Silence
+    // counts from a meter's registration, so its first usage must come within forSeconds of it.
+    await must('PUT', `/compounds/${COMPOUND}/scenarios/no-water-use`, { forSeconds: 4 });
   }, 180_000);
 
   afterAll(async () => {
@@ -181,6 +182,36 @@ describe('community loops: guidance, e-bike in the elevator, no water use, inges
     );
     // Not automatically verified: a caseworker's visit is the evidence for an elder.
     expect(cleared.status).toBe('dispatched');
+  });
+
+  it('finds a water meter silent from its registration when it never reports', async () => {
+    const registering = Date.now();
+    await api.registerDevice(COMPOUND, {
+      thingName: 'loops-meter-102',
+      type: 'water-meter',
+      zoneId: 'home-3-101',
+      position: POSITION,
+    });
+    const registered = Date.now();
+    expect(await violationsOf('loops-meter-102', 'no-water-use')).toEqual([]);
+    const [silent] = await eventually(
+      async () => {
+        const found = await violationsOf('loops-meter-102', 'no-water-use');
+        return found.length > 0 ? found : undefined;
+      },
+      20_000,
+      'the no-water-use violation of a meter that never reported',
+    );
+    expect(silent).toMatchObject({ status: 'dispatched', assignee: 'caseworker' });
+    // Discovered when forSeconds (4 s) of silence had passed since the registration, and opened then.
+    const at = (action: string) => Date.parse(silent?.steps.find((step) => step.action === action)?.at ?? '');
+    expect(at('discovered')).toBeGreaterThanOrEqual(registering + 4_000);
+    expect(at('discovered')).toBeLessThanOrEqual(registered + 4_000);
+    expect(at('opened')).toBeGreaterThanOrEqual(at('discovered'));
+    // The hour-long device-silent watch started too, and is not due yet.
+    expect(await violationsOf('loops-meter-102', 'device-silent')).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    expect(await violationsOf('loops-meter-102', 'no-water-use')).toHaveLength(1);
   });
 
   it('reports only the records it could not handle back to the queue, and stores the rest', async () => {
