@@ -66,6 +66,7 @@ export class Violations extends Construct {
       defaults,
       timeout: INGEST_TIMEOUT,
       tableAccess: 'read-write',
+      environment: { INGEST_BATCH_SIZE: String(INGEST_BATCH_SIZE) },
     });
     // Named, so that the functions that schedule timers can be told its ARN without a dependency cycle.
     const timerFunctionName = `${Stack.of(this).stackName}-violation-timers`;

@@ -58,6 +58,11 @@ describe('community loops: guidance, e-bike in the elevator, no water use, inges
     shims.push(shim);
     return shim;
   };
+  const ingest = () => {
+    const found = cloud.stack.functions.find((fn) => fn.logicalId.startsWith('ViolationsIngest'));
+    if (found === undefined) throw new Error('no ingest function in the template');
+    return found;
+  };
   const violationsOf = async (thingName: string, scenarioId: string) => {
     const body = (await must('GET', '/violations?limit=100')) as unknown as { items: PresentedViolation[] };
     return body.items.filter((item) => item.thingName === thingName && item.scenarioId === scenarioId);
@@ -214,9 +219,55 @@ describe('community loops: guidance, e-bike in the elevator, no water use, inges
     expect(await violationsOf('loops-meter-102', 'no-water-use')).toHaveLength(1);
   });
 
+  it('acts on a full batch (messages queueing behind it) once, and stores its telemetry', async () => {
+    // A full batch stores its telemetry beside its cases' writes instead of after them.
+    await api.registerDevice(COMPOUND, {
+      thingName: 'loops-lift-cam-2',
+      type: 'elevator-camera',
+      zoneId: 'lift-2',
+      position: POSITION,
+    });
+    const startedAt = Date.now() - 60_000;
+    const event = (seq: number, kind: string) => ({
+      payload: Buffer.from(
+        JSON.stringify({ ts: new Date(startedAt + seq * 1_000).toISOString(), seq, event: kind }),
+      ).toString('base64'),
+      compoundId: COMPOUND,
+      thingName: 'loops-lift-cam-2',
+      signal: 'event',
+      clientId: 'loops-lift-cam-2',
+      receivedAt: Date.now(),
+      topic: `dt/civic/${COMPOUND}/loops-lift-cam-2/event`,
+    });
+    // Ten records, nine messages (seq 3 twice, as a redelivery would bring it), out of device order:
+    // an e-bike from seq 3 to 5, gone at seq 6.
+    const kinds = ['clear', 'clear', 'e-bike-detected', 'e-bike-detected', 'e-bike-detected', 'clear'];
+    const order = [2, 1, 3, 3, 5, 4, 6, 8, 7, 9];
+    const result = (await cloud.lambda.invoke(ingest().functionName, {
+      Records: order.map((seq, index) => ({
+        messageId: `full-${index}`,
+        receiptHandle: `full-${index}`,
+        body: JSON.stringify(event(seq, kinds[seq - 1] ?? 'clear')),
+      })),
+    })) as { batchItemFailures: unknown[] };
+    expect(result.batchItemFailures).toEqual([]);
+
+    const cases = await violationsOf('loops-lift-cam-2', 'e-bike-in-elevator');
+    expect(cases.map(({ violationId, status }) => ({ violationId, status }))).toEqual([
+      {
+        violationId: `e-bike-in-elevator~loops-lift-cam-2~${new Date(startedAt + 3_000).toISOString().replace(/[-:.]/g, '')}`,
+        status: 'closed',
+      },
+    ]);
+    const telemetry = (await must('GET', `/compounds/${COMPOUND}/devices/loops-lift-cam-2/telemetry`)) as {
+      items: { seq?: number }[];
+    };
+    expect(telemetry.items.map((item) => item.seq).sort((a, b) => (a ?? 0) - (b ?? 0))).toEqual([
+      1, 2, 3, 4, 5, 6, 7, 8, 9,
+    ]);
+  });
+
   it('reports only the records it could not handle back to the queue, and stores the rest', async () => {
-    const ingest = cloud.stack.functions.find((fn) => fn.logicalId.startsWith('ViolationsIngest'));
-    expect(ingest).toBeDefined();
     const ruleEvent = {
       payload: Buffer.from(JSON.stringify({ seq: 9, occupied: false })).toString('base64'),
       compoundId: COMPOUND,
@@ -227,7 +278,7 @@ describe('community loops: guidance, e-bike in the elevator, no water use, inges
       topic: `dt/civic/${COMPOUND}/loops-space-2/occupancy`,
     };
     const record = (messageId: string, body: string) => ({ messageId, receiptHandle: messageId, body });
-    const result = (await cloud.lambda.invoke(ingest?.functionName as string, {
+    const result = (await cloud.lambda.invoke(ingest().functionName, {
       Records: [
         record('good', JSON.stringify(ruleEvent)),
         record('not-json', '{"payload": '),
