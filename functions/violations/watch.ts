@@ -26,9 +26,9 @@ export const effectiveScenarios = async (subDistrictId: string, compoundId: stri
 /**
  * Starts a newly registered device's absence conditions (device silent, and no water use for a meter
  * in a residence) as of `now`, and lists them for the absence sweep: a device that never reports is
- * then found silent like one that stopped. Only presence messages listed a condition before, so a
- * device that never spoke was never looked for. A condition an earlier device of the same thing name
- * left (names are reused after decommissioning) is replaced. Returns the scenarios watched.
+ * then found silent like one that stopped (a presence message lists a condition too, from its own
+ * time). A condition an earlier device of the same thing name left (names are reused after
+ * decommissioning) is replaced. Returns the scenarios watched.
  */
 export const watchNewDevice = async (device: DeviceDirectoryEntry, now: string): Promise<string[]> => {
   const scenarios = (await effectiveScenarios(device.subDistrictId, device.compoundId)).filter(
