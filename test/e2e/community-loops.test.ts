@@ -67,6 +67,18 @@ describe('community loops: guidance, e-bike in the elevator, no water use, inges
     const body = (await must('GET', '/violations?limit=100')) as unknown as { items: PresentedViolation[] };
     return body.items.filter((item) => item.thingName === thingName && item.scenarioId === scenarioId);
   };
+  /** The device's first violation of the scenario, once the API lists one. */
+  const firstViolation = async (thingName: string, scenarioId: string, timeoutMs: number, what: string) =>
+    (
+      await eventually(
+        async () => {
+          const found = await violationsOf(thingName, scenarioId);
+          return found.length > 0 ? found : undefined;
+        },
+        timeoutMs,
+        what,
+      )
+    )[0];
 
   beforeAll(async () => {
     // rate(5 minutes) → 0.6 s: the absence sweep runs often enough for a test.
@@ -129,11 +141,9 @@ describe('community loops: guidance, e-bike in the elevator, no water use, inges
     const command = await camera.nextHoldDoors(15_000);
     expect(command.topic).toBe(`cmd/civic/${COMPOUND}/loops-lift-cam/hold-doors`);
     expect(command.payload).toMatchObject({ seconds: 60, scenarioId: 'e-bike-in-elevator' });
-    const [opened] = await eventually(
-      async () => {
-        const found = await violationsOf('loops-lift-cam', 'e-bike-in-elevator');
-        return found.length > 0 ? found : undefined;
-      },
+    const opened = await firstViolation(
+      'loops-lift-cam',
+      'e-bike-in-elevator',
       15_000,
       'the e-bike violation',
     );
@@ -158,11 +168,9 @@ describe('community loops: guidance, e-bike in the elevator, no water use, inges
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     expect(await violationsOf('loops-meter-101', 'no-water-use')).toEqual([]);
 
-    const [silent] = await eventually(
-      async () => {
-        const found = await violationsOf('loops-meter-101', 'no-water-use');
-        return found.length > 0 ? found : undefined;
-      },
+    const silent = await firstViolation(
+      'loops-meter-101',
+      'no-water-use',
       20_000,
       'the no-water-use violation',
     );
@@ -199,11 +207,9 @@ describe('community loops: guidance, e-bike in the elevator, no water use, inges
     });
     const registered = Date.now();
     expect(await violationsOf('loops-meter-102', 'no-water-use')).toEqual([]);
-    const [silent] = await eventually(
-      async () => {
-        const found = await violationsOf('loops-meter-102', 'no-water-use');
-        return found.length > 0 ? found : undefined;
-      },
+    const silent = await firstViolation(
+      'loops-meter-102',
+      'no-water-use',
       20_000,
       'the no-water-use violation of a meter that never reported',
     );
