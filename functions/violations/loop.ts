@@ -7,17 +7,11 @@
  */
 import { createHash } from 'node:crypto';
 import { IoTDataPlaneClient, PublishCommand } from '@aws-sdk/client-iot-data-plane';
-import {
-  ConflictException,
-  CreateScheduleCommand,
-  DeleteScheduleCommand,
-  ResourceNotFoundException,
-  SchedulerClient,
-} from '@aws-sdk/client-scheduler';
 import type { DeviceDirectoryEntry } from '../registry/store.js';
 import { getDeviceDirectory, getRecord, listAllRecords, parentKeyOf } from '../registry/store.js';
 import { requireEnv } from '../shared/env.js';
 import { logger } from '../shared/observability.js';
+import { timersFor } from '../shared/timers.js';
 import {
   absenceDueAt,
   acknowledge,
@@ -54,10 +48,6 @@ import {
 import { effectiveScenarios } from './watch.js';
 
 const iotData = new IoTDataPlaneClient({});
-const scheduler = new SchedulerClient({});
-const TIMER_FUNCTION_ARN = requireEnv('TIMER_FUNCTION_ARN');
-const SCHEDULER_ROLE_ARN = requireEnv('SCHEDULER_ROLE_ARN');
-const SCHEDULE_GROUP = process.env.SCHEDULE_GROUP ?? 'default';
 
 /** The work order a handheld receives, and what the violation keeps of each dispatch. */
 export interface WorkOrder {
@@ -123,34 +113,12 @@ const publish = async (topic: string, payload: unknown) => {
   await iotData.send(new PublishCommand({ topic, qos: 1, payload: Buffer.from(JSON.stringify(payload)) }));
 };
 
-/** A one-time schedule that invokes the timer function with `event` at `at` (UTC); same name = same timer. */
-const scheduleTimer = async (name: string, at: string, event: TimerEvent) => {
-  // at() takes whole seconds: round up, so a timer never fires before its deadline.
-  const fireAt = new Date(Math.ceil(new Date(at).getTime() / 1000) * 1000).toISOString();
-  try {
-    await scheduler.send(
-      new CreateScheduleCommand({
-        Name: name,
-        GroupName: SCHEDULE_GROUP,
-        ScheduleExpression: `at(${fireAt.slice(0, 19)})`,
-        ScheduleExpressionTimezone: 'UTC',
-        FlexibleTimeWindow: { Mode: 'OFF' },
-        ActionAfterCompletion: 'DELETE',
-        Target: { Arn: TIMER_FUNCTION_ARN, RoleArn: SCHEDULER_ROLE_ARN, Input: JSON.stringify(event) },
-      }),
-    );
-  } catch (error) {
-    if (!(error instanceof ConflictException)) throw error;
-  }
-};
-
-const cancelTimer = async (name: string) => {
-  try {
-    await scheduler.send(new DeleteScheduleCommand({ Name: name, GroupName: SCHEDULE_GROUP }));
-  } catch (error) {
-    if (!(error instanceof ResourceNotFoundException)) throw error;
-  }
-};
+/** Grace periods and deadlines: one-time schedules that invoke the feature's timer function. */
+const timers = timersFor<TimerEvent>({
+  functionArn: requireEnv('TIMER_FUNCTION_ARN'),
+  roleArn: requireEnv('SCHEDULER_ROLE_ARN'),
+  group: process.env.SCHEDULE_GROUP,
+});
 
 const graceTimerName = (thingName: string, scenarioId: string, at: string) =>
   `grace-${digest(thingName, scenarioId, at)}`;
@@ -334,7 +302,7 @@ const carryOut = async (
   for (const { action, before } of steps) {
     switch (action.kind) {
       case 'schedule-grace':
-        await scheduleTimer(graceTimerName(device.thingName, scenario.scenarioId, action.at), action.at, {
+        await timers.schedule(graceTimerName(device.thingName, scenario.scenarioId, action.at), action.at, {
           kind: 'grace',
           thingName: device.thingName,
           scenarioId: scenario.scenarioId,
@@ -344,7 +312,7 @@ const carryOut = async (
         break;
       case 'cancel-grace':
         if (before?.graceUntil)
-          await cancelTimer(graceTimerName(device.thingName, scenario.scenarioId, before.graceUntil));
+          await timers.cancel(graceTimerName(device.thingName, scenario.scenarioId, before.graceUntil));
         break;
       case 'open-violation':
         await openAndDispatch(device, scenario, action, now);
@@ -601,7 +569,7 @@ const armDeadline = async (
     deadline: { kind, chainIndex: workOrder.chainIndex },
   };
   if (Date.parse(dueAt) <= Date.parse(now)) await onTimer(event, now);
-  else await scheduleTimer(`${kind}-${digest(workOrder.workOrderId)}`, dueAt, event);
+  else await timers.schedule(`${kind}-${digest(workOrder.workOrderId)}`, dueAt, event);
 };
 
 /**
