@@ -11,7 +11,6 @@ import {
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpUserPoolAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { RouteDefinition } from '../functions/shared/routes.js';
@@ -106,40 +105,70 @@ export class Api extends Construct {
   }
 
   /**
-   * Creates one function per catalogue route (least-privilege table access as the route declares) and
-   * its API route; returns the functions by handler name so a construct can grant them more.
+   * Serves a catalogue's routes: one function per group of routes (a route's `group`, by default its
+   * table access), granted only the table access of its group, with the feature module's `dispatch` as
+   * handler; then one API route per catalogue entry, all of a group's routes on one integration and one
+   * invoke permission. A function per route would cost five more resources per route, and a stack holds
+   * at most 500. Returns the functions by group, so a construct can grant them more.
    */
   addCatalogue(
     scope: Construct,
     routes: Record<string, RouteDefinition>,
     defaults: FunctionDefaults,
   ): Map<string, CivicFunction> {
-    const functions = new Map<string, CivicFunction>();
+    const groups = new Map<string, RouteDefinition[]>();
     for (const route of Object.values(routes)) {
-      const id = route.handler.charAt(0).toUpperCase() + route.handler.slice(1);
+      const group = route.group ?? route.tableAccess;
+      groups.set(group, [...(groups.get(group) ?? []), route]);
+    }
+    const functions = new Map<string, CivicFunction>();
+    for (const [group, members] of groups) {
+      const [first] = members as [RouteDefinition, ...RouteDefinition[]];
+      const settings = (route: RouteDefinition) =>
+        JSON.stringify([
+          route.entry,
+          route.tableAccess,
+          route.needs ?? [],
+          route.timeoutSeconds,
+          route.memorySize,
+        ]);
+      const odd = members.find((route) => settings(route) !== settings(first));
+      if (odd !== undefined) {
+        throw new Error(
+          `${odd.routeKey} and ${first.routeKey} share the function group ${group} but not its module, table access, permissions, timeout or memory`,
+        );
+      }
+      const id = `${group.replace(/(^|-)([a-z])/g, (_match, _dash, letter: string) => letter.toUpperCase())}Routes`;
       const fn = new CivicFunction(scope, id, {
-        entry: route.entry,
-        handler: route.handler,
-        description: route.routeKey,
+        entry: first.entry,
+        handler: 'dispatch',
+        description:
+          `API routes (${first.tableAccess} access): ${members.map((route) => route.routeKey).join(', ')}`.slice(
+            0,
+            256,
+          ),
         defaults,
-        tableAccess: route.tableAccess,
-        ...(route.timeoutSeconds ? { timeout: Duration.seconds(route.timeoutSeconds) } : {}),
-        ...(route.memorySize ? { memorySize: route.memorySize } : {}),
+        tableAccess: first.tableAccess,
+        ...(first.timeoutSeconds ? { timeout: Duration.seconds(first.timeoutSeconds) } : {}),
+        ...(first.memorySize ? { memorySize: first.memorySize } : {}),
       });
-      this.addRoute(route.routeKey, fn);
-      functions.set(route.handler, fn);
+      const integration = new HttpLambdaIntegration(`${id}Integration`, fn, {
+        scopePermissionToRoute: false,
+      });
+      for (const route of members) this.addRoute(route.routeKey, integration);
+      functions.set(group, fn);
     }
     return functions;
   }
 
-  /** Adds `METHOD /path` behind the JWT authorizer, integrated with the given function. */
-  addRoute(routeKey: `${Method} /${string}`, fn: IFunction): HttpRoute {
+  /** Adds `METHOD /path` behind the JWT authorizer, on the given integration. */
+  addRoute(routeKey: `${Method} /${string}`, integration: HttpLambdaIntegration): HttpRoute {
     const [method, path] = routeKey.split(' ') as [Method, string];
     const id = `${method}${path.replace(/[^A-Za-z0-9]+/g, '-')}`;
     return new HttpRoute(this, id, {
       httpApi: this.httpApi,
       routeKey: HttpRouteKey.with(path, method as never),
-      integration: new HttpLambdaIntegration(`${id}-integration`, fn),
+      integration,
       authorizer: this.authorizer,
     });
   }

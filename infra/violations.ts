@@ -155,7 +155,7 @@ export class Violations extends Construct {
       },
     });
 
-    // Construct ids come from the handler names: ListTelemetry, ListRejectedTelemetry, …
+    // One function per table access: ReadRoutes, ReadWriteRoutes.
     const apiFunctions = [...api.addCatalogue(this, violationsRoutes, defaults).values()];
 
     // Every function of the feature shares the loop module, which reads these at cold start.

@@ -1,9 +1,11 @@
 /**
  * The registry's HTTP handlers; each export is one route of routes.ts. One module (one bundle) for the
- * whole feature: each route still gets its own function, role and permissions.
+ * whole feature; its routes are served by a few functions, grouped by the table access and permissions
+ * they need (`dispatch` hands each event to its route's handler).
  */
-import { httpRoute, json } from '../shared/http.js';
-import { registryRoutes as r } from './routes.js';
+import { httpRoute, json, routeDispatcher } from '../shared/http.js';
+import * as handlers from './api.handler.js';
+import { deviceRoutes, registryRoutes as r, rosterRoutes } from './routes.js';
 import { createUnder, etag, listUnder, loadVisible, present, updateVisible } from './service.js';
 import { getRecord, replaceRecord } from './store.js';
 
@@ -218,3 +220,6 @@ export const getDevice = httpRoute(r.getDevice, async ({ caller, params }) =>
 
 export { decommissionDevice, registerDevice } from './devices.handler.js';
 export { importRoster } from './roster.handler.js';
+
+/** The handler of every function serving the registry's routes (see routeDispatcher). */
+export const dispatch = routeDispatcher([r, rosterRoutes, deviceRoutes], handlers);

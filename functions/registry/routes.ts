@@ -351,6 +351,7 @@ export const rosterRoutes = {
     textBody: { contentTypes: ['text/csv', 'text/plain'] },
     maxBodyBytes: 5 * 1024 * 1024,
     tableAccess: 'read-write',
+    group: 'roster',
     timeoutSeconds: 29,
     memorySize: 1024,
   }),
@@ -369,6 +370,7 @@ export const deviceRoutes = {
     body: registerDeviceSchema,
     tableAccess: 'read-write',
     needs: ['iot-provisioning'],
+    group: 'devices',
     successStatus: 201,
   }),
   decommissionDevice: defineRoute({
@@ -380,5 +382,6 @@ export const deviceRoutes = {
     params: device,
     tableAccess: 'read-write',
     needs: ['iot-provisioning'],
+    group: 'devices',
   }),
 };

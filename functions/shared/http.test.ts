@@ -1,7 +1,8 @@
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, Context } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { httpRoute, json } from './http.js';
+import { httpRoute, json, routeDispatcher } from './http.js';
+import { defineRoute } from './routes.js';
 
 const context = {
   functionName: 'test',
@@ -112,5 +113,53 @@ describe('httpRoute', () => {
     const response = (await failing(eventWith({}), context)) as { statusCode: number; body: string };
     expect(response.statusCode).toBe(500);
     expect(response.body).not.toContain('secret');
+  });
+});
+
+describe('routeDispatcher', () => {
+  const catalogue = {
+    createThing: defineRoute({
+      routeKey: 'POST /things/{id}',
+      entry: 'things/api.handler.ts',
+      handler: 'createThing',
+      summary: 'Create a thing',
+      roles: ['street-office'],
+      tableAccess: 'write',
+    }),
+    listThings: defineRoute({
+      routeKey: 'GET /things',
+      entry: 'things/api.handler.ts',
+      handler: 'listThings',
+      summary: 'List things',
+      roles: ['street-office'],
+      tableAccess: 'read',
+    }),
+  };
+  const listThings = async () => json(200, { items: [] });
+
+  it('hands each event to the handler of the route API Gateway matched', async () => {
+    const dispatch = routeDispatcher([catalogue], { createThing: route, listThings });
+    const created = await dispatch(
+      eventWith({
+        groups: '[street-office]',
+        contentType: 'application/json',
+        body: '{"name":"a","area":"1"}',
+      }),
+      context,
+    );
+    const listed = await dispatch({ ...eventWith({}), routeKey: 'GET /things' }, context);
+    expect(JSON.parse(created.body as string)).toEqual({ id: 't-1', name: 'a', by: 'u-1' });
+    expect(JSON.parse(listed.body as string)).toEqual({ items: [] });
+  });
+
+  it('answers 404 problem+json for a route it does not serve', async () => {
+    const dispatch = routeDispatcher([catalogue], { createThing: route, listThings });
+    const response = await dispatch({ ...eventWith({}), routeKey: 'DELETE /things/{id}' }, context);
+    expect(response.statusCode).toBe(404);
+    expect(response.headers?.['content-type']).toBe('application/problem+json');
+  });
+
+  it('fails at once when a catalogue route has no handler in the module', () => {
+    expect(() => routeDispatcher([catalogue], { createThing: route })).toThrow(/GET \/things.*listThings/);
   });
 });

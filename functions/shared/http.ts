@@ -18,6 +18,7 @@ import {
   UnsupportedMediaTypeError,
 } from './errors.js';
 import { logger } from './observability.js';
+import type { RouteDefinition } from './routes.js';
 
 type HttpEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
 type Schema = z.ZodType;
@@ -217,4 +218,34 @@ export const httpRoute = <
       const input = inputs.get(event) as RouteInput<Parsed<B>, Parsed<P>, Parsed<Q>>;
       return handler(input);
     });
+};
+
+type RouteHandler = (event: HttpEvent, context: Context) => Promise<HttpResult>;
+
+/**
+ * The handler of a function that serves several routes (infra/ gives one function to each group of a
+ * catalogue's routes): API Gateway's event names the route it matched, and the event goes to that
+ * route's handler, which does its own parsing, authorization and error mapping. `handlers` is the
+ * feature's handler module; a catalogue route without a handler there fails the cold start.
+ */
+export const routeDispatcher = (
+  catalogues: readonly Record<string, RouteDefinition>[],
+  handlers: Readonly<Record<string, unknown>>,
+): RouteHandler => {
+  const byRouteKey = new Map<string, RouteHandler>();
+  for (const route of catalogues.flatMap((catalogue) => Object.values(catalogue))) {
+    const handler = handlers[route.handler];
+    if (typeof handler !== 'function')
+      throw new Error(`${route.routeKey}: the module exports no handler ${route.handler}`);
+    byRouteKey.set(route.routeKey, handler as RouteHandler);
+  }
+  return async (event, context) => {
+    const handler = byRouteKey.get(event.routeKey);
+    if (handler !== undefined) return handler(event, context);
+    logger.error('No handler for the route', { routeKey: event.routeKey });
+    return problemResponse(
+      new ProblemError(404, 'Not Found', `No route for ${event.routeKey}.`),
+      event.rawPath ?? '/',
+    );
+  };
 };

@@ -30,6 +30,11 @@ export interface RouteDefinition<
   /** Status of a successful response. */
   successStatus?: number;
   tableAccess: 'read' | 'write' | 'read-write' | 'none';
+  /**
+   * Routes of one catalogue with the same group share one function (the API construct checks that they
+   * also share its settings); by default a catalogue's routes are grouped by their table access.
+   */
+  group?: string;
   /** Extra environment or permissions a route needs, named for its construct (e.g. 'iot-provisioning'). */
   needs?: readonly ('iot-provisioning' | 'iot-publish')[];
   /** Route-specific function settings. */

@@ -2,7 +2,8 @@
 import { loadVisible } from '../registry/service.js';
 import type { Caller } from '../shared/auth.js';
 import { BadRequestError, NotFoundError } from '../shared/errors.js';
-import { httpRoute, json } from '../shared/http.js';
+import { httpRoute, json, routeDispatcher } from '../shared/http.js';
+import * as handlers from './api.handler.js';
 import { close, type Violation, verify } from './engine.js';
 import { onWorkOrderReport, updateViolation, type WorkOrder } from './loop.js';
 import { violationsRoutes as r } from './routes.js';
@@ -153,3 +154,6 @@ export const violationStats = httpRoute(r.violationStats, async ({ caller, query
       : { groupBy: query.groupBy, groups: violationStatsBy(selected, query.groupBy) }),
   });
 });
+
+/** The handler of every function serving this feature's routes (see routeDispatcher). */
+export const dispatch = routeDispatcher([r], handlers);

@@ -158,7 +158,7 @@ describe('CivicCell template', () => {
       }[];
       return statements.flatMap((statement) => statement.Action);
     };
-    const reads = actionsOf('ViolationsListTelemetryServiceRoleDefaultPolicy');
+    const reads = actionsOf('ViolationsReadRoutesServiceRoleDefaultPolicy');
     expect(reads).toContain('dynamodb:Query');
     expect(reads.filter((action) => /^dynamodb:(Put|Update|Delete|BatchWrite)/.test(action))).toEqual([]);
     const writes = actionsOf('ViolationsIngestServiceRoleDefaultPolicy');
@@ -167,6 +167,42 @@ describe('CivicCell template', () => {
       const policy = policies.find(([id]) => id.startsWith(`${publicFunction}ServiceRoleDefaultPolicy`));
       expect(JSON.stringify(policy ?? {})).not.toContain('dynamodb:');
     }
+  });
+
+  it('serves each catalogue route from a function granted exactly its declared table access, a few functions in all', () => {
+    const resources = json.Resources as Record<string, { Type: string; Properties: Record<string, any> }>;
+    const refOf = (value: unknown) =>
+      JSON.stringify(value).match(/"(?:Ref|Fn::GetAtt)":\[?"([A-Za-z0-9]+)"/)?.[1];
+    const tableActionsOf = (functionId: string) => {
+      const role = refOf(resources[functionId]?.Properties.Role);
+      return Object.values(resources)
+        .filter(
+          (resource) => resource.Type === 'AWS::IAM::Policy' && refOf(resource.Properties.Roles) === role,
+        )
+        .flatMap((policy) => policy.Properties.PolicyDocument.Statement as { Action: string | string[] }[])
+        .flatMap((statement) => [statement.Action].flat())
+        .filter((action) => action.startsWith('dynamodb:'));
+    };
+    const routes = CATALOGUES.flatMap((catalogue) => Object.values(catalogue));
+    const servedBy = new Set<string>();
+    for (const route of routes) {
+      const apiRoute = Object.values(resources).find(
+        (resource) =>
+          resource.Type === 'AWS::ApiGatewayV2::Route' && resource.Properties.RouteKey === route.routeKey,
+      );
+      const integration = resources[refOf(apiRoute?.Properties.Target) ?? ''];
+      const functionId = refOf(integration?.Properties.IntegrationUri) ?? '';
+      expect(resources[functionId]?.Properties.Handler, route.routeKey).toBe('index.dispatch');
+      const actions = tableActionsOf(functionId);
+      const writes = actions.filter((action) => /^dynamodb:(Put|Update|Delete|BatchWrite)/.test(action));
+      const reads = actions.filter((action) => /^dynamodb:(Get|Query|BatchGet)/.test(action));
+      expect(writes.length > 0, `${route.routeKey} writes`).toBe(route.tableAccess.includes('write'));
+      expect(reads.length > 0, `${route.routeKey} reads`).toBe(route.tableAccess.includes('read'));
+      servedBy.add(functionId);
+    }
+    // A function per route would put the stack past CloudFormation's 500 resources.
+    expect(servedBy.size).toBeLessThan(routes.length / 3);
+    expect(Object.keys(resources).length).toBeLessThan(500);
   });
 
   it('puts every route behind the Cognito JWT authorizer except the $default 404 route and the OpenAPI document', () => {
