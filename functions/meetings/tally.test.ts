@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type Area, formatArea } from '../shared/decimal.js';
-import type { Matter } from './domain.js';
+import { type Art278Item, type Matter, thresholdOf } from './domain.js';
 import {
   majorityOpinion,
   petitionProgress,
