@@ -24,12 +24,11 @@ const entry = (voterId: string, hundredths: bigint | number, ownerIds = [voterId
   area: formatArea(BigInt(hundredths)),
   ownerIds,
 });
-const resolution = (item: number) =>
-  ({
-    matterId: 'm1',
-    item,
-    threshold: item >= 6 && item <= 8 ? 'three-quarters' : 'more-than-half',
-  }) as const;
+const resolution = (item: number) => ({
+  matterId: 'm1',
+  item: item as Art278Item,
+  threshold: thresholdOf(item as Art278Item),
+});
 
 /** Splits `total` hundredths into `parts` positive pieces (each at least 0.01 m²). */
 const pieces = (total: bigint, parts: number, cuts: number[]): bigint[] => {
