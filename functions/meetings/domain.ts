@@ -430,9 +430,13 @@ export const paperBallotSchema = z
   })
   .strict();
 
+/**
+ * An owner's written authorisation of a proxy, registered by the committee that checked the paper. The
+ * holder casts in the app with their own owner account, for every roll entry the grantor is on.
+ */
 export const registerProxySchema = z
   .object({
-    voterId: z.string().min(1).max(600),
+    grantorOwnerId: z.string().min(3).max(200),
     holderOwnerId: z.string().min(3).max(200),
     scanRef: z
       .string({ error: 'A proxy needs the reference of its written authorisation' })

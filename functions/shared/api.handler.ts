@@ -1,4 +1,5 @@
 /** GET /openapi.json: the API's OpenAPI 3.1 document, public, built once per cold start. */
+import { meetingsRoutes } from '../meetings/routes.js';
 import { deviceRoutes, registryRoutes, rosterRoutes } from '../registry/routes.js';
 import { violationsRoutes } from '../violations/routes.js';
 import { NotFoundError } from './errors.js';
@@ -6,7 +7,7 @@ import { httpRoute } from './http.js';
 import { buildOpenApiDocument } from './openapi.js';
 
 /** Every feature's route catalogue; a new feature adds its catalogue here and in its infra construct. */
-export const CATALOGUES = [registryRoutes, rosterRoutes, deviceRoutes, violationsRoutes];
+export const CATALOGUES = [registryRoutes, rosterRoutes, deviceRoutes, violationsRoutes, meetingsRoutes];
 
 const body = JSON.stringify(
   buildOpenApiDocument(CATALOGUES, {

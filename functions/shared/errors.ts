@@ -33,8 +33,8 @@ export class UnauthorizedError extends ProblemError {
 }
 
 export class ForbiddenError extends ProblemError {
-  constructor(detail = 'Your role does not allow this operation.') {
-    super(403, 'Forbidden', detail);
+  constructor(detail = 'Your role does not allow this operation.', errors: FieldError[] = []) {
+    super(403, 'Forbidden', detail, errors.length > 0 ? { errors } : {});
   }
 }
 
@@ -45,9 +45,10 @@ export class NotFoundError extends ProblemError {
   }
 }
 
+/** The request is valid but the resource's state refuses it (an id taken, a vote closed). */
 export class ConflictError extends ProblemError {
-  constructor(detail: string) {
-    super(409, 'Conflict', detail);
+  constructor(detail: string, errors: FieldError[] = []) {
+    super(409, 'Conflict', detail, errors.length > 0 ? { errors } : {});
   }
 }
 

@@ -286,6 +286,7 @@ describe('cdk-nag', () => {
       'api.ts',
       'violations.ts',
       'registry.ts',
+      'meetings.ts',
     ].map((file) => readFileSync(new URL(`../../infra/${file}`, import.meta.url), 'utf8'));
     const acknowledgements =
       sources.join('\n').match(/id: '[A-Za-z]+::[^']+',\s*reason:\s*(['"`])[^\n]{20,}?\1/g) ?? [];
