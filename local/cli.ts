@@ -64,6 +64,9 @@ Tokens (one per role; valid 12 h):
 Device certificates (thing name = certificate CN = MQTT client id):
   curl -X POST ${endpoints.control}/things/<thingName>/certificate    # writes .local/ca/things/<thingName>/
 
+The cloud's clock (functions and schedules see it; 1296000 s = the 15 days' notice):
+  curl -X POST ${endpoints.control}/clock -d '{"advanceSeconds":1296000}'    # GET /clock reads it
+
 The AWS SDK from your shell: export ${Object.entries({
   AWS_REGION: cloud.sdkEnvironment.AWS_REGION,
   AWS_ACCESS_KEY_ID: 'local',

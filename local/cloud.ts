@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { LocalClock } from './clock.js';
 import { type LocalTokenRequest, mintRoleToken, startControlPlane } from './control-plane.js';
 import { ensureTables, localCredentials, startDynamoDbLocal } from './dynamodb.js';
 import { createLocalIssuer, type LocalIssuer, startHttpApi } from './http-api/index.js';
@@ -87,6 +88,15 @@ export interface LocalCloud {
   scheduler: LocalScheduler;
   /** SQS: the template's queues, in memory, fed by rules and drained by event source mappings. */
   sqs: LocalSqs;
+  /**
+   * The cloud's clock: real time plus an offset that only moves forward. The functions' `Date`
+   * (`new Date()`, `Date.now()`) and the EventBridge Scheduler read it, so `clock.advance(15 * 86_400_000)`
+   * lets a notice period pass and fires the one-time schedules it jumped past (`POST /clock` on the control
+   * plane does the same from curl). Transport stays on real time: function timeouts, SQS visibility,
+   * JWT expiry at the API (a token minted before an advance stays valid), DynamoDB Local (TTL included),
+   * Step Functions, the IoT rules engine and the template's EventBridge scheduled rules.
+   */
+  clock: LocalClock;
   rules: RulesEngine;
   /** The environment a Node process needs to talk to the local cloud with the ordinary AWS SDK. */
   sdkEnvironment: Record<string, string>;
@@ -219,7 +229,9 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
     });
     cleanups.push(() => sqs.close());
 
+    const clock = new LocalClock();
     const lambda = new LambdaService(stack.functions, {
+      clock,
       baseEnvironment: { ...sdkEnvironment, PATH: process.env.PATH ?? '/usr/bin:/bin' },
       asyncRetryDelaysMs: options.asyncRetryDelaysMs,
       log,
@@ -253,6 +265,7 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
       lambda,
       groups: scheduleGroups,
       timeScale: options.timeScale,
+      clock,
       log,
     });
     cleanups.push(() => scheduler.close());
@@ -314,7 +327,7 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
     cleanups.push(() => api.close());
 
     const clientId = userPool.clientIds[0] ?? 'local-app-client';
-    const control = await startControlPlane({ port: ports.control, issuer, clientId, ca });
+    const control = await startControlPlane({ port: ports.control, issuer, clientId, ca, clock });
     cleanups.push(() => control.close());
 
     const schedules = startSchedules({
@@ -368,6 +381,7 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
       lambda,
       scheduler,
       sqs,
+      clock,
       rules,
       sdkEnvironment: {
         ...sdkEnvironment,

@@ -1,6 +1,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { ROLES } from '../functions/shared/auth.js';
+import type { LocalClock } from './clock.js';
 import type { LocalIssuer } from './http-api/index.js';
 import type { LocalCa } from './iot/ca.js';
 import { listen } from './listen.js';
@@ -25,6 +26,25 @@ export const tokenRequestSchema = z
   })
   .strict();
 export type LocalTokenRequest = z.infer<typeof tokenRequestSchema>;
+
+/** The furthest one `POST /clock` moves the clock: 366 days. */
+export const MAX_CLOCK_ADVANCE_SECONDS = 366 * 86_400;
+
+/** `POST /clock`: how many whole seconds to move the local cloud's clock forward. */
+export const clockAdvanceSchema = z
+  .object({ advanceSeconds: z.number().int().positive().max(MAX_CLOCK_ADVANCE_SECONDS) })
+  .strict();
+
+/** What `GET /clock` and `POST /clock` answer: the clock's time (ISO-8601) and its offset from real time. */
+export interface ClockReading {
+  now: string;
+  offsetSeconds: number;
+}
+
+const readClock = (clock: LocalClock): ClockReading => ({
+  now: new Date(clock.now()).toISOString(),
+  offsetSeconds: clock.offsetMs / 1000,
+});
 
 /** The demo sub-district every role belongs to unless the request names another. */
 export const DEMO_SUB_DISTRICT = 'sd-banshongyuan';
@@ -75,14 +95,16 @@ const readJson = async (request: IncomingMessage): Promise<unknown> => {
 
 /**
  * The local cloud's own small control plane, standing in for what the AWS console and Cognito's hosted
- * sign-in give a developer: the issuer's OpenID metadata and JWKS, tokens for a role, and device
- * certificates from the local CA.
+ * sign-in give a developer: the issuer's OpenID metadata and JWKS, tokens for a role, device
+ * certificates from the local CA, and the cloud's clock (`GET /clock`; `POST /clock` with
+ * `{"advanceSeconds": n}` moves it forward, so a notice period can pass in a demo).
  */
 export const startControlPlane = async (options: {
   port: number;
   issuer: LocalIssuer;
   clientId: string;
   ca: LocalCa;
+  clock: LocalClock;
   onCertificateIssued?: (thingName: string) => void;
 }): Promise<{ url: string; port: number; close(): Promise<void> }> => {
   let base = '';
@@ -103,6 +125,15 @@ export const startControlPlane = async (options: {
           return send(response, 400, { message: 'Invalid token request', issues: parsed.error.issues });
         const token = await mintRoleToken(options.issuer, options.clientId, parsed.data);
         return send(response, 200, { token, role: parsed.data.role });
+      }
+      if (request.method === 'GET' && url.pathname === '/clock')
+        return send(response, 200, readClock(options.clock));
+      if (request.method === 'POST' && url.pathname === '/clock') {
+        const parsed = clockAdvanceSchema.safeParse(await readJson(request));
+        if (!parsed.success)
+          return send(response, 400, { message: 'Invalid clock request', issues: parsed.error.issues });
+        options.clock.advance(parsed.data.advanceSeconds * 1000);
+        return send(response, 200, readClock(options.clock));
       }
       const thing = /^\/things\/([^/]+)\/certificate$/.exec(url.pathname);
       if (thing !== null && request.method === 'POST') {

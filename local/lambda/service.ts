@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
 import { Worker } from 'node:worker_threads';
+import type { LocalClock } from '../clock.js';
 import { type FunctionSpec, functionNameOf } from '../template.js';
 
 /** The error a function invocation ended with, in Lambda's own shape (errorType, errorMessage). */
@@ -48,6 +49,11 @@ export interface LambdaServiceOptions {
   onAsyncFailure?: (record: AsyncFailureRecord) => void;
   /** Observes every finished invocation (benchmarks measure the pipeline with it). */
   onInvocation?: (record: InvocationRecord) => void;
+  /**
+   * The cloud's clock: the functions' `Date` reads it (real time when absent). Their timeouts and
+   * `getRemainingTimeInMillis` stay on real time.
+   */
+  clock?: Pick<LocalClock, 'buffer' | 'now'>;
 }
 
 export interface InvocationRecord {
@@ -92,6 +98,7 @@ class ExecutionEnvironment {
         functionArn: spec.arn,
         memorySize: spec.memorySize,
         logGroupName: `/aws/lambda/${spec.functionName}`,
+        clockBuffer: this.options.clock?.buffer,
       },
       env: {
         ...this.options.baseEnvironment,
@@ -304,7 +311,7 @@ export class LambdaService {
     if (this.stopped || lastError === undefined) return;
     const record: AsyncFailureRecord = {
       version: '1.0',
-      timestamp: new Date().toISOString(),
+      timestamp: new Date(this.options.clock?.now() ?? Date.now()).toISOString(),
       requestContext: {
         requestId: randomUUID(),
         functionArn: `${spec.arn}:$LATEST`,

@@ -5,10 +5,15 @@ import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
 // The SDK's Node-version warning stays out of the functions' logs; other warnings reach them.
 import '../quiet-warnings.mjs';
+import { shiftDate } from './shifted-date.mjs';
 
 process.setSourceMapsEnabled?.(true);
 
-const { moduleFile, exportName, functionName, functionArn, memorySize, logGroupName } = workerData;
+const { moduleFile, exportName, functionName, functionArn, memorySize, logGroupName, clockBuffer } =
+  workerData;
+
+// The cloud's clock, before the handler's module (and anything it bundles) is loaded. Deadlines stay real.
+const realNow = clockBuffer === undefined ? Date.now : shiftDate(clockBuffer);
 
 const serializeError = (error) => ({
   errorType: error?.name ?? 'Error',
@@ -39,7 +44,7 @@ parentPort.on('message', async (message) => {
     awsRequestId: requestId ?? randomUUID(),
     logGroupName,
     logStreamName: `local/${functionName}`,
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    getRemainingTimeInMillis: () => Math.max(0, deadline - realNow()),
     done: () => {},
     fail: () => {},
     succeed: () => {},

@@ -105,6 +105,7 @@ export type NextFire = { fire: number } | { recheck: number } | 'done';
 export const nextFire = (options: {
   expression: SchedulerExpression;
   timeZone: string;
+  /** Epoch milliseconds on the cloud's clock (local/clock.ts), which tests may have moved ahead. */
   now: number;
   /** Where a rate schedule's intervals are counted from: StartDate, else when it was created or updated. */
   anchor: number;

@@ -11,6 +11,7 @@ import {
   ValidationException,
 } from '@aws-sdk/client-scheduler';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { LocalClock } from '../clock.js';
 import { ResourceNotFoundError } from '../lambda/service.js';
 import { functionNameOf } from '../template.js';
 import { nextFire, parseSchedulerExpression, wallClock } from './expression.js';
@@ -35,9 +36,9 @@ const fakeLambda = () => {
   };
 };
 
-/** The at() expression at least `ms` from now, rounded up to the second, in UTC (as the product writes it). */
-const atIn = (ms: number) =>
-  `at(${new Date(Math.ceil((Date.now() + ms) / 1000) * 1000).toISOString().slice(0, 19)})`;
+/** The at() expression at least `ms` from `now`, rounded up to the second, in UTC (as the product writes it). */
+const atIn = (ms: number, now = Date.now()) =>
+  `at(${new Date(Math.ceil((now + ms) / 1000) * 1000).toISOString().slice(0, 19)})`;
 
 const waitFor = async (condition: () => boolean, timeoutMs = 5_000) => {
   const deadline = Date.now() + timeoutMs;
@@ -282,6 +283,122 @@ describe('local EventBridge Scheduler API', () => {
     expect(scheduler.pending()).toBe(0);
     await sleep(2_200);
     expect(lambda.calls).toEqual([]);
+  });
+});
+
+describe('local EventBridge Scheduler on the cloud clock', () => {
+  const DAY_MS = 86_400_000;
+  let lambda: ReturnType<typeof fakeLambda>;
+  let clock: LocalClock;
+  let scheduler: LocalScheduler;
+  let client: SchedulerClient;
+
+  beforeEach(async () => {
+    lambda = fakeLambda();
+    clock = new LocalClock();
+    scheduler = await startScheduler({ port: 0, lambda, groups: ['meetings'], timeScale: 0.001, clock });
+    client = new SchedulerClient({
+      endpoint: scheduler.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+  });
+
+  afterEach(async () => {
+    client.destroy();
+    await scheduler.close();
+  });
+
+  it('fires an at() schedule 15 days ahead once the clock has advanced 15 days, once, then deletes it', async () => {
+    const expression = atIn(15 * DAY_MS, clock.now());
+    await client.send(
+      new CreateScheduleCommand({
+        Name: 'close-m1',
+        GroupName: 'meetings',
+        ScheduleExpression: expression,
+        FlexibleTimeWindow: { Mode: 'OFF' },
+        ActionAfterCompletion: 'DELETE',
+        Target: {
+          Arn: FUNCTION_ARN,
+          RoleArn: ROLE_ARN,
+          Input: '{"meetingId":"m1","at":"<aws.scheduler.scheduled-time>"}',
+        },
+      }),
+    );
+
+    clock.advance(14 * DAY_MS);
+    await sleep(200);
+    expect(lambda.calls).toEqual([]);
+    expect(scheduler.pending()).toBe(1);
+
+    clock.advance(DAY_MS);
+    await waitFor(() => lambda.calls.length > 0);
+    await sleep(200);
+    expect(lambda.calls).toEqual([
+      { arn: FUNCTION_ARN, event: { meetingId: 'm1', at: `${expression.slice(3, -1)}Z` } },
+    ]);
+    expect(scheduler.pending()).toBe(0);
+    await expect(
+      client.send(new GetScheduleCommand({ Name: 'close-m1', GroupName: 'meetings' })),
+    ).rejects.toBeInstanceOf(ResourceNotFoundException);
+  });
+
+  it('dates a schedule on the clock: CreationDate and StartDate are read on it', async () => {
+    clock.advance(30 * DAY_MS);
+    const created = clock.now();
+    await client.send(
+      new CreateScheduleCommand({
+        Name: 'later',
+        GroupName: 'meetings',
+        ScheduleExpression: 'rate(1 minute)',
+        // A StartDate in real time's future but in the clock's past: the schedule runs now.
+        StartDate: new Date(Date.now() + DAY_MS),
+        FlexibleTimeWindow: { Mode: 'OFF' },
+        Target: { Arn: FUNCTION_ARN, RoleArn: ROLE_ARN },
+      }),
+    );
+
+    const got = await client.send(new GetScheduleCommand({ Name: 'later', GroupName: 'meetings' }));
+    expect(got.CreationDate?.getTime()).toBeGreaterThanOrEqual(Math.floor(created / 1000) * 1000);
+    await waitFor(() => lambda.calls.length > 0);
+  });
+
+  it('keeps a rate() schedule firing across an advance', async () => {
+    await client.send(
+      new CreateScheduleCommand({
+        Name: 'sweep',
+        GroupName: 'meetings',
+        ScheduleExpression: 'rate(1 minute)',
+        FlexibleTimeWindow: { Mode: 'OFF' },
+        Target: { Arn: FUNCTION_ARN, RoleArn: ROLE_ARN },
+      }),
+    );
+    await waitFor(() => lambda.calls.length >= 1);
+
+    clock.advance(DAY_MS);
+    const firedBefore = lambda.calls.length;
+
+    await waitFor(() => lambda.calls.length >= firedBefore + 2);
+    expect(scheduler.pending()).toBe(1);
+  });
+
+  it('stops listening to the clock once closed', async () => {
+    await client.send(
+      new CreateScheduleCommand({
+        Name: 'close-m2',
+        GroupName: 'meetings',
+        ScheduleExpression: atIn(DAY_MS, clock.now()),
+        FlexibleTimeWindow: { Mode: 'OFF' },
+        Target: { Arn: FUNCTION_ARN, RoleArn: ROLE_ARN },
+      }),
+    );
+
+    await scheduler.close();
+    clock.advance(2 * DAY_MS);
+    await sleep(200);
+
+    expect(lambda.calls).toEqual([]);
+    expect(scheduler.pending()).toBe(0);
   });
 });
 

@@ -109,7 +109,8 @@ interface Reply {
  * Amazon EventBridge Scheduler's API on loopback, as `@aws-sdk/client-scheduler` speaks it (restJson1):
  * CreateSchedule `POST /schedules/{Name}`, UpdateSchedule `PUT`, GetSchedule `GET`, DeleteSchedule `DELETE`
  * (`?groupName=`), ListSchedules `GET /schedules?ScheduleGroup=&NamePrefix=&State=&NextToken=&MaxResults=`.
- * Schedules fire Lambda targets through `lambda.invokeAsync` with the target Input as the event.
+ * Schedules fire Lambda targets through `lambda.invokeAsync` with the target Input as the event, when
+ * `clock` (the cloud's clock; real time by default) reaches their time: advancing it fires what it passed.
  * Requests are not signature-checked: the endpoint only listens on loopback.
  */
 export async function startScheduler(options: StartSchedulerOptions): Promise<LocalScheduler> {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { CloudClock } from '../clock.js';
 import type { LambdaService } from '../lambda/service.js';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from '../template.js';
 import { isoSeconds, nextFire, parseSchedulerExpression, type SchedulerExpression } from './expression.js';
@@ -66,8 +67,13 @@ export interface SchedulerStoreOptions {
   lambda: Pick<LambdaService, 'invokeAsync' | 'spec'>;
   /** Schedule groups that exist besides `default`; undefined accepts any group name. */
   groups?: string[];
-  /** Multiplies rate() intervals (0.001 turns a minute into 60 ms); at() and cron() keep real time. */
+  /** Multiplies rate() intervals (0.001 turns a minute into 60 ms); at() and cron() keep the clock's time. */
   timeScale?: number;
+  /**
+   * The cloud's clock (real time when absent): schedules fire when it reaches their time, and every
+   * schedule is re-armed when it advances, so a one-time schedule it jumped past fires at once.
+   */
+  clock?: CloudClock;
   log?: (line: string) => void;
 }
 
@@ -80,15 +86,25 @@ export const scheduleArnOf = (groupName: string, name: string) =>
 /**
  * The schedules, held in memory, each armed with its own timer. Firing delivers the target's Input
  * (context attributes substituted, then parsed as JSON) to the Lambda function as an Event invocation,
- * so Lambda's async retries and on-failure destination apply from there.
+ * so Lambda's async retries and on-failure destination apply from there. Times (creation, at(), cron(),
+ * StartDate, EndDate) are read on the cloud's clock; the timers wait in real time for it to get there.
  */
 export class SchedulerStore {
   private readonly schedules = new Map<string, ScheduleRecord>();
   private readonly groups?: Set<string>;
   private closed = false;
+  private readonly unsubscribe?: () => void;
 
   constructor(private readonly options: SchedulerStoreOptions) {
     if (options.groups !== undefined) this.groups = new Set(['default', ...options.groups]);
+    this.unsubscribe = options.clock?.onAdvance(() => {
+      for (const record of [...this.schedules.values()]) if (record.timer !== undefined) this.arm(record);
+    });
+  }
+
+  /** Epoch milliseconds on the cloud's clock. */
+  private now(): number {
+    return this.options.clock?.now() ?? Date.now();
   }
 
   private key(groupName: string, name: string) {
@@ -171,7 +187,7 @@ export class SchedulerStore {
       throw new SchedulerApiError(409, 'ConflictException', `Schedule ${name} already exists.`);
     }
     const { expression, timeZone } = this.check(definition);
-    const now = new Date();
+    const now = new Date(this.now());
     const record: ScheduleRecord = {
       name,
       groupName,
@@ -195,7 +211,7 @@ export class SchedulerStore {
   update(groupName: string, name: string, definition: ScheduleDefinition): ScheduleRecord {
     const record = this.get(groupName, name);
     const { expression, timeZone } = this.check(definition);
-    const now = new Date();
+    const now = new Date(this.now());
     clearTimeout(record.timer);
     Object.assign(record, {
       definition,
@@ -233,6 +249,7 @@ export class SchedulerStore {
 
   close(): void {
     this.closed = true;
+    this.unsubscribe?.();
     for (const record of this.schedules.values()) {
       clearTimeout(record.timer);
       record.timer = undefined;
@@ -243,7 +260,7 @@ export class SchedulerStore {
     clearTimeout(record.timer);
     record.timer = undefined;
     if (this.closed || record.state === 'DISABLED' || record.completed) return;
-    const now = Date.now();
+    const now = this.now();
     const next = nextFire({
       expression: record.expression,
       timeZone: record.timeZone,
