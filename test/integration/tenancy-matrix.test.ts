@@ -1,6 +1,6 @@
 /**
  * The tenancy matrix: every registry route (the registry's, the roster import's and the device
- * registration's catalogues) × every role × {own records, neighbour records (same
+ * registration's catalogues) and every meetings route × every role × {own records, neighbour records (same
  * sub-district, outside the token's compounds/areas/company/owner), foreign records (another
  * sub-district)}, run against the local cloud. The expected status of each case is computed from the
  * domain's own rules (the route's roles, then `inTenancy` on every record the handler loads or
@@ -9,13 +9,14 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { meetingsRoutes } from '../../functions/meetings/routes.js';
 import { type Ancestry, inTenancy, type Kind } from '../../functions/registry/domain.js';
 import { ownerIdOf, unitIdOf } from '../../functions/registry/roster.js';
 import { deviceRoutes, registryRoutes, rosterRoutes } from '../../functions/registry/routes.js';
 import { type Caller, ROLES, type Role } from '../../functions/shared/auth.js';
 import type { RouteDefinition } from '../../functions/shared/routes.js';
 import type { LocalCloud } from '../../local/cloud.js';
-import { startTestCloud } from '../support/cloud.js';
+import { eventually, startTestCloud } from '../support/cloud.js';
 
 type Tenant = 'a' | 'b';
 type RecordModel = Ancestry & { kind: Kind; id: string; parent: string };
@@ -93,20 +94,26 @@ const worldOf = (tenant: Tenant): RecordModel[] => {
       { kind: 'device', id: r.thingName, parent: `COMPOUND#${r.compoundId}`, ...inCompound },
     );
   }
-  // Both units and owners live in the first area; each owner holds one unit.
-  const own = refsOf(tenant);
-  const inArea = { subDistrictId, compoundId: own.compoundId, areaId: own.areaId, companyId: own.companyId };
-  for (const k of [1, 2]) {
+  // Units 1 and 2 and their owners live in the first area, 3 and 4 in the neighbour area (where the
+  // office's meetings need owners too); each owner holds one unit.
+  for (const k of [1, 2, 3, 4]) {
+    const home = refsOf(tenant, k > 2);
+    const inArea = {
+      subDistrictId,
+      compoundId: home.compoundId,
+      areaId: home.areaId,
+      companyId: home.companyId,
+    };
     const ownerId = `own-${tenant}${k}`;
     records.push(
       {
         kind: 'unit',
         id: `unit-${tenant}-${k}`,
-        parent: `AREA#${own.areaId}`,
+        parent: `AREA#${home.areaId}`,
         ...inArea,
         ownerIds: [ownerId],
       },
-      { kind: 'owner', id: ownerId, parent: `AREA#${own.areaId}`, ...inArea, ownerIds: [ownerId] },
+      { kind: 'owner', id: ownerId, parent: `AREA#${home.areaId}`, ...inArea, ownerIds: [ownerId] },
     );
   }
   return records;
@@ -193,8 +200,8 @@ const area = (r: Refs) => recordOf('area', r.areaId);
 const company = (r: Refs) => recordOf('company', r.companyId);
 
 /** Every route the matrix covers, from the three catalogues the registry's functions serve. */
-const CATALOGUES = { registryRoutes, rosterRoutes, deviceRoutes } as const;
-const ROUTES = { ...registryRoutes, ...rosterRoutes, ...deviceRoutes };
+const CATALOGUES = { registryRoutes, rosterRoutes, deviceRoutes, meetingsRoutes } as const;
+const ROUTES = { ...registryRoutes, ...rosterRoutes, ...deviceRoutes, ...meetingsRoutes };
 type RouteName = keyof typeof ROUTES;
 
 /** A two-row roster whose buildings (and owners) belong to case n alone, so that cases never share records. */
@@ -244,6 +251,28 @@ const decommissionTarget = (refs: Refs, n: number, variant: Variant, role: Role)
     ? deviceIn(refs.compoundId, `mx-${n}-dc`)
     : (KEPT_DEVICES.find((record) => record.compoundId === refs.compoundId) as RecordModel);
 };
+
+/**
+ * Meetings, arranged through the API in A's own area, A's neighbour area and B's area (see
+ * arrangeMeetings): one still noticed (matters and proxies can be added), one open with its roll frozen,
+ * one closed with a published result. A meeting is visible exactly where its area is, so each case's
+ * scope is the area; the ids a case names are those of the variant's area.
+ */
+const meetingIn = (r: Refs, state: 'noticed' | 'open' | 'closed') => `mx-${state}-${r.areaId}`;
+/** An owner of the area (units 1 and 3 of the world), whose ballots the office and committee cases name. */
+const voterIn = (r: Refs) => {
+  const owners = BASE_WORLD.filter((record) => record.kind === 'owner' && record.areaId === r.areaId);
+  return (owners[0] as RecordModel).id;
+};
+const secondOwnerIn = (r: Refs) =>
+  (BASE_WORLD.filter((record) => record.kind === 'owner' && record.areaId === r.areaId)[1] as RecordModel).id;
+const inArea = (r: Refs) => [area(r)];
+const meetingRead = (state: 'noticed' | 'open' | 'closed', suffix = ''): MatrixSpec => ({
+  variants: PATH_SCOPED,
+  request: (r) => ({ path: `/meetings/${meetingIn(r, state)}${suffix}` }),
+  scope: inArea,
+});
+const choices = [{ matterId: 'rules', choice: 'for' }];
 
 const SPECS: Record<RouteName, MatrixSpec> = {
   createCompound: {
@@ -515,6 +544,151 @@ const SPECS: Record<RouteName, MatrixSpec> = {
         : 'the answer is not the decommissioned device';
     },
   },
+  putMeetingRules: {
+    variants: PATH_SCOPED,
+    request: (r) => ({
+      method: 'PUT',
+      path: `/areas/${r.areaId}/meeting-rules`,
+      body: {
+        noticeDays: 15,
+        nonReplyMode: 'not-counted',
+        proxyCapPerHolder: 3,
+        conflictRule: 'paper-prevails',
+      },
+    }),
+    scope: inArea,
+  },
+  getMeetingRules: {
+    variants: PATH_SCOPED,
+    request: (r) => ({ path: `/areas/${r.areaId}/meeting-rules` }),
+    scope: inArea,
+  },
+  createMeeting: {
+    variants: PATH_SCOPED,
+    request: (r, n) => ({
+      path: `/areas/${r.areaId}/meetings`,
+      body: {
+        meetingId: `m${n}-mtg`,
+        title: `m${n}`,
+        format: 'written-consultation',
+        votingOpensAt: '2035-06-01T00:00:00Z',
+        votingClosesAt: '2035-06-08T00:00:00Z',
+        matters: [{ matterId: 'rules', kind: 'resolution', item: 1, title: 'Rules' }],
+      },
+    }),
+    scope: inArea,
+    check: (body, n) =>
+      (body as { meetingId?: string }).meetingId === `m${n}-mtg` ? undefined : 'not the meeting',
+  },
+  listMeetings: {
+    variants: PATH_SCOPED,
+    request: (r) => ({ path: `/areas/${r.areaId}/meetings?limit=100` }),
+    scope: inArea,
+    check: (body) =>
+      (body as { items: { meetingId: string }[] }).items.some((item) => item.meetingId.startsWith('mx-open-'))
+        ? undefined
+        : 'the arranged meetings are not listed',
+  },
+  getMeeting: meetingRead('open'),
+  addMatter: {
+    variants: PATH_SCOPED,
+    request: (r, n) => ({
+      path: `/meetings/${meetingIn(r, 'noticed')}/matters`,
+      body: { matter: { matterId: `m${n}`, kind: 'resolution', item: 9, title: `m${n}` } },
+    }),
+    scope: inArea,
+  },
+  getEligibility: meetingRead('open', '/eligibility'),
+  listRoll: meetingRead('open', '/roll?limit=100'),
+  recordDelivery: {
+    variants: PATH_SCOPED,
+    // One record per owner and channel: each role that may record uses a channel of its own.
+    request: (r, n, _v, role) => ({
+      path: `/meetings/${meetingIn(r, 'noticed')}/deliveries`,
+      body: {
+        ownerId: voterIn(r),
+        channel: role === 'street-office' ? 'paper' : role === 'committee-member' ? 'sms' : 'public-notice',
+        evidenceRef: `evidence/${n}`,
+      },
+    }),
+    scope: inArea,
+  },
+  registerProxy: {
+    variants: PATH_SCOPED,
+    // One authorisation per grantor: the office's and the committee's cases name different grantors.
+    request: (r, n, _v, role) => {
+      const [grantorOwnerId, holderOwnerId] =
+        role === 'committee-member' ? [secondOwnerIn(r), voterIn(r)] : [voterIn(r), secondOwnerIn(r)];
+      return {
+        path: `/meetings/${meetingIn(r, 'noticed')}/proxies`,
+        body: { grantorOwnerId, holderOwnerId, scanRef: `scans/proxy-${n}.pdf` },
+      };
+    },
+    scope: inArea,
+  },
+  castBallot: {
+    variants: PATH_SCOPED,
+    request: (r) => ({ path: `/meetings/${meetingIn(r, 'open')}/ballots`, body: { choices } }),
+    scope: inArea,
+    check: (body) =>
+      /^[0-9a-f]{64}$/.test((body as { ballots: { receipt: string }[] }).ballots?.[0]?.receipt ?? '')
+        ? undefined
+        : 'no receipt',
+  },
+  enterPaperBallot: {
+    variants: PATH_SCOPED,
+    request: (r, n) => ({
+      path: `/meetings/${meetingIn(r, 'open')}/paper-ballots`,
+      body: { voterId: voterIn(r), choices, scanRef: `scans/ballot-${n}.pdf` },
+    }),
+    scope: inArea,
+  },
+  listMyBallots: meetingRead('open', '/my-ballots'),
+  readNamedBallots: {
+    variants: PATH_SCOPED,
+    request: (r) => ({
+      path: `/meetings/${meetingIn(r, 'open')}/ballots?voterId=${voterIn(r)}&reason=tenancy%20matrix`,
+    }),
+    scope: inArea,
+  },
+  listBallotReads: meetingRead('open', '/ballot-reads'),
+  getTurnout: meetingRead('open', '/turnout'),
+  closeMeeting: {
+    variants: PATH_SCOPED,
+    request: (r) => ({ method: 'POST', path: `/meetings/${meetingIn(r, 'closed')}/close` }),
+    scope: inArea,
+  },
+  getResult: meetingRead('closed', '/result'),
+  recount: meetingRead('closed', '/recount?reason=tenancy%20matrix'),
+  getProof: {
+    variants: PATH_SCOPED,
+    // The receipt of the ballot cast in that area's closed meeting while arranging (see `call`).
+    request: (r) => ({ path: `/meetings/${meetingIn(r, 'closed')}/proofs/{receipt:${r.areaId}}` }),
+    scope: inArea,
+  },
+  createPetition: {
+    variants: PATH_SCOPED,
+    request: (r, n) => ({
+      path: `/areas/${r.areaId}/petitions`,
+      body: { petitionId: `m${n}-pet`, subject: `m${n}` },
+    }),
+    scope: inArea,
+  },
+  listPetitions: {
+    variants: PATH_SCOPED,
+    request: (r) => ({ path: `/areas/${r.areaId}/petitions?limit=100` }),
+    scope: inArea,
+  },
+  getPetition: {
+    variants: PATH_SCOPED,
+    request: (r) => ({ path: `/petitions/mx-pet-${r.areaId}` }),
+    scope: inArea,
+  },
+  signPetition: {
+    variants: PATH_SCOPED,
+    request: (r) => ({ method: 'POST', path: `/petitions/mx-pet-${r.areaId}/signatures` }),
+    scope: inArea,
+  },
 };
 
 /** The ids a case names. */
@@ -583,15 +757,21 @@ interface Outcome {
   body: unknown;
 }
 
-describe('tenancy matrix: every registry route × every role × own / neighbour / foreign records', () => {
+describe('tenancy matrix: every registry and meetings route × every role × own / neighbour / foreign records', () => {
   let cloud: LocalCloud;
   let stop: () => Promise<void>;
   const tokens = new Map<string, string>();
   const outcomes = new Map<number, Outcome>();
   let snapshotBefore: Record<string, unknown>;
 
+  /** Receipts of the ballots cast in each area's closed meeting while arranging, by area. */
+  const receiptsByArea = new Map<string, string>();
   const call = async (token: string, request: CaseRequest): Promise<Outcome> => {
-    const response = await fetch(`${cloud.endpoints.api}${request.path}`, {
+    const path = request.path.replace(
+      /\{receipt:([a-z0-9-]+)\}/,
+      (_match, areaId: string) => receiptsByArea.get(areaId) ?? '',
+    );
+    const response = await fetch(`${cloud.endpoints.api}${path}`, {
       method: request.method,
       headers: {
         authorization: `Bearer ${token}`,
@@ -698,7 +878,7 @@ describe('tenancy matrix: every registry route × every role × own / neighbour 
             record.kind === 'unit'
               ? {
                   building: '1',
-                  room: record.id.endsWith('1') ? '101' : '102',
+                  room: `10${record.id.slice(-1)}`,
                   area: '89.50',
                   developerHeld: false,
                 }
@@ -732,6 +912,87 @@ describe('tenancy matrix: every registry route × every role × own / neighbour 
     }
   };
 
+  /**
+   * The meetings the matrix names, in A's own and neighbour areas and in B's area (see meetingIn), and a
+   * petition in each. The cloud's clock then passes the 15 days' notice, so the open and closed
+   * meetings' rolls are frozen, an owner votes in each closed meeting, and the clock passes its close.
+   */
+  const arrangeMeetings = async () => {
+    const DAY = 86_400_000;
+    const iso = (ms: number) => new Date(ms).toISOString();
+    const now = cloud.clock.now();
+    const opens = iso(now + 15 * DAY + 60_000);
+    const windows = {
+      noticed: ['2035-01-01T00:00:00Z', '2035-01-08T00:00:00Z'],
+      open: [opens, iso(now + 60 * DAY)],
+      closed: [opens, iso(now + 15 * DAY + 180_000)],
+    } as const;
+    const areas: [Tenant, Refs][] = [
+      ['a', REFS.own],
+      ['a', REFS.neighbour],
+      ['b', REFS.foreign],
+    ];
+    for (const [tenant, r] of areas) {
+      for (const [state, [votingOpensAt, votingClosesAt]] of Object.entries(windows)) {
+        await arrangeCall(tenant, 'POST', `/areas/${r.areaId}/meetings`, {
+          meetingId: meetingIn(r, state as keyof typeof windows),
+          title: `${state} meeting`,
+          format: 'written-consultation',
+          votingOpensAt,
+          votingClosesAt,
+          matters: [{ matterId: 'rules', kind: 'resolution', item: 1, title: 'Rules of procedure' }],
+        });
+      }
+      await arrangeCall(tenant, 'POST', `/areas/${r.areaId}/petitions`, {
+        petitionId: `mx-pet-${r.areaId}`,
+        subject: 'An extraordinary meeting',
+      });
+    }
+    const statusOf = async (tenant: Tenant, meetingId: string) =>
+      (
+        (await call(officeOf(tenant), { method: 'GET', path: `/meetings/${meetingId}` })).body as {
+          status?: string;
+        }
+      ).status;
+    const allAre = (state: 'open' | 'closed', which: ('open' | 'closed')[]) =>
+      eventually(
+        async () => {
+          for (const [tenant, r] of areas)
+            for (const meeting of which)
+              if ((await statusOf(tenant, meetingIn(r, meeting))) !== state) return undefined;
+          return true;
+        },
+        30_000,
+        `meetings ${state}`,
+      );
+    cloud.clock.advance(15 * DAY + 120_000);
+    await allAre('open', ['open', 'closed']);
+    for (const [tenant, r] of areas) {
+      const ownerId = voterIn(r);
+      const token = await cloud.token({
+        role: 'owner',
+        sub: `voter-${ownerId}`,
+        subDistrictId: SD[tenant],
+        compoundIds: [r.compoundId],
+        areaIds: [r.areaId],
+        ownerId,
+      });
+      const cast = await call(token, {
+        method: 'POST',
+        path: `/meetings/${meetingIn(r, 'closed')}/ballots`,
+        body: { choices: [{ matterId: 'rules', choice: 'for' }] },
+      });
+      if (cast.status !== 201)
+        throw new Error(`arrange a ballot in ${r.areaId}: ${JSON.stringify(cast.body)}`);
+      receiptsByArea.set(
+        r.areaId,
+        (cast.body as { ballots: { receipt: string }[] }).ballots[0]?.receipt as string,
+      );
+    }
+    cloud.clock.advance(120_000);
+    await allAre('closed', ['closed']);
+  };
+
   /** Everything sd-b's office can read, with versions: compared before and after the matrix. */
   const snapshotOf = async (tenant: Tenant) => {
     const paths = ['/compounds?limit=100', '/companies?limit=100', '/caseworkers?limit=100'];
@@ -757,6 +1018,18 @@ describe('tenancy matrix: every registry route × every role × own / neighbour 
         );
       if (record.kind === 'company') paths.push(`/companies/${record.id}/staff?limit=100`);
     }
+    const b = refsOf(tenant);
+    paths.push(
+      `/areas/${b.areaId}/meetings?limit=100`,
+      `/areas/${b.areaId}/meeting-rules`,
+      `/areas/${b.areaId}/petitions?limit=100`,
+      `/petitions/mx-pet-${b.areaId}`,
+      ...(['noticed', 'open', 'closed'] as const).map((state) => `/meetings/${meetingIn(b, state)}`),
+      `/meetings/${meetingIn(b, 'open')}/roll?limit=100`,
+      `/meetings/${meetingIn(b, 'open')}/turnout`,
+      `/meetings/${meetingIn(b, 'open')}/ballot-reads`,
+      `/meetings/${meetingIn(b, 'closed')}/result`,
+    );
     const snapshot: Record<string, unknown> = {};
     await inBatches(paths, 8, async (path) => {
       const outcome = await call(officeOf(tenant), { method: 'GET', path });
@@ -797,6 +1070,8 @@ describe('tenancy matrix: every registry route × every role × own / neighbour 
         position,
       });
     });
+
+    await arrangeMeetings();
 
     // The arranged world must be what the expectations are computed from.
     await inBatches(
