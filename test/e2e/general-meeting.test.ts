@@ -138,6 +138,22 @@ describe('a written consultation from notice to result', () => {
         conflictRule: 'paper-prevails',
       },
     });
+    const shortNotice = await api(`/areas/${AREA}/meeting-rules`, {
+      method: 'PUT',
+      token: committee,
+      body: {
+        noticeDays: 14,
+        nonReplyMode: 'not-counted',
+        proxyCapPerHolder: 1,
+        conflictRule: 'paper-prevails',
+      },
+    });
+    expect(shortNotice.status).toBe(400);
+    expect(pointers(shortNotice)).toEqual(['/body/noticeDays']);
+    expect(await ok(`/areas/${AREA}/meeting-rules`, { token: committee })).toMatchObject({
+      noticeDays: 15,
+      nonReplyMode: 'counted-with-majority',
+    });
     const now = cloud.clock.now();
     opensAt = now + 15 * DAY + 60_000;
     closesAt = opensAt + 7 * DAY;
@@ -217,6 +233,17 @@ describe('a written consultation from notice to result', () => {
     });
     expect(overCap.status).toBe(409);
     expect(pointers(overCap)).toEqual(['/body/holderOwnerId']);
+    const futureDelivery = await api('/meetings/agm-2026/deliveries', {
+      token: committee,
+      body: {
+        ownerId: ownerId('王五'),
+        channel: 'paper',
+        evidenceRef: 'receipts/2-101.jpg',
+        deliveredAt: iso(cloud.clock.now() + DAY),
+      },
+    });
+    expect(futureDelivery.status).toBe(400);
+    expect(pointers(futureDelivery)).toEqual(['/body/deliveredAt']);
 
     const before = await api('/meetings/agm-2026/ballots', {
       token: as('王一'),
@@ -354,6 +381,15 @@ describe('a written consultation from notice to result', () => {
         'another owner’s entry without a proxy',
         await api('/meetings/agm-2026/ballots', {
           token: as('王一'),
+          body: { voterId: ownerId('王五'), choices: [{ matterId: 'company', choice: 'for' }] },
+        }),
+        403,
+        ['/body/voterId'],
+      ],
+      [
+        'an owner whose proxy was refused over the cap',
+        await api('/meetings/agm-2026/ballots', {
+          token: as('王二'),
           body: { voterId: ownerId('王五'), choices: [{ matterId: 'company', choice: 'for' }] },
         }),
         403,
