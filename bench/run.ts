@@ -7,6 +7,7 @@ import '../local/quiet-warnings.js';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { runFoundationBench } from './foundation.js';
+import { runMeetingsBench } from './meetings.js';
 import { runRegistryBench } from './registry.js';
 import { runViolationsBench } from './violations.js';
 
@@ -14,6 +15,7 @@ const PARTS: Record<string, () => Promise<void>> = {
   foundation: () => runFoundationBench(),
   registry: () => runRegistryBench(),
   violations: () => runViolationsBench({ ratePerSecond: 200 }),
+  meetings: () => runMeetingsBench(),
 };
 
 const part = process.argv[2];

@@ -406,6 +406,22 @@ const proxyFor = async (meeting: StoredMeeting, entry: StoredVoter, holderOwnerI
   return undefined;
 };
 
+/** What a receipt is a hash of: the ballot itself, never who cast it or through which proxy. */
+const receiptContent = (
+  ballot: Pick<
+    StoredBallot,
+    'meetingId' | 'voterId' | 'matterId' | 'channel' | 'choice' | 'castAt' | 'ballotId'
+  >,
+) => ({
+  meetingId: ballot.meetingId,
+  voterId: ballot.voterId,
+  matterId: ballot.matterId,
+  channel: ballot.channel,
+  choice: ballot.choice,
+  castAt: ballot.castAt,
+  ballotId: ballot.ballotId,
+});
+
 const ballotsOf = (
   meeting: StoredMeeting,
   voterId: string,
@@ -413,17 +429,15 @@ const ballotsOf = (
   extra: Pick<StoredBallot, 'channel' | 'castBy' | 'castAt'> & Partial<StoredBallot>,
 ): StoredBallot[] =>
   choices.map(({ matterId, choice }) => {
-    const ballotId = randomUUID();
-    const nonce = newNonce();
-    const content = {
+    const content = receiptContent({
       meetingId: meeting.meetingId,
       voterId,
       matterId,
-      channel: extra.channel,
       choice,
-      castAt: extra.castAt,
-      ballotId,
-    };
+      ballotId: randomUUID(),
+      ...extra,
+    });
+    const nonce = newNonce();
     return { ...extra, ...content, nonce, receipt: receiptOf(content, nonce) };
   });
 
@@ -792,28 +806,7 @@ const tallyFromStore = async (meeting: StoredMeeting) => {
     },
     merkle: { root: tree.root, leaves: tree.size },
   };
-  const receiptsIntact = ballots.filter(
-    (ballot) =>
-      receiptOf(
-        {
-          meetingId: ballot.meetingId,
-          voterId: ballot.voterId,
-          matterId: ballot.matterId,
-          channel: ballot.channel,
-          choice: ballot.choice,
-          castAt: ballot.castAt,
-          ballotId: ballot.ballotId,
-        },
-        ballot.nonce,
-      ) !== ballot.receipt,
-  ).length;
-  return {
-    result,
-    digest: digestOf(canonicalJson(result)),
-    tree,
-    conflicts: tally.conflicts,
-    tampered: receiptsIntact,
-  };
+  return { result, digest: digestOf(canonicalJson(result)), tree, conflicts: tally.conflicts, ballots };
 };
 
 /** Tells each workflow waiting on a matter its result; a token no longer waited on is no error. */
@@ -961,7 +954,9 @@ export const recount = async (
     matches: again.digest === published.digest,
     publishedDigest: published.digest,
     recountedDigest: again.digest,
-    ballotsNotMatchingTheirReceipt: again.tampered,
+    ballotsNotMatchingTheirReceipt: again.ballots.filter(
+      (ballot) => receiptOf(receiptContent(ballot), ballot.nonce) !== ballot.receipt,
+    ).length,
     conflicts: again.conflicts,
     result: again.result,
   };
