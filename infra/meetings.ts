@@ -1,10 +1,11 @@
-import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
-import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Duration, Stack } from 'aws-cdk-lib';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { meetingsRoutes } from '../functions/meetings/routes.js';
 import type { Api } from './api.js';
-import { CivicFunction, type FunctionDefaults } from './civic-function.js';
+import type { CivicFunction, FunctionDefaults } from './civic-function.js';
 import { acknowledgeWildcards } from './nag.js';
+import { featureTimers } from './timers.js';
 
 /**
  * Feature `meetings`: owners' general meetings — notices, the frozen voter roll, electronic, proxy and
@@ -18,53 +19,30 @@ export class Meetings extends Construct {
   constructor(scope: Construct, id: string, props: { api: Api; defaults: FunctionDefaults }) {
     super(scope, id);
     const { api, defaults } = props;
-    const stack = Stack.of(this);
-    // Named, so that the functions that schedule timers can be told its ARN without a dependency cycle.
-    const timerFunctionName = `${stack.stackName}-meeting-timers`;
-    const timers = new CivicFunction(this, 'Timers', {
+    const timers = featureTimers(this, {
+      name: 'meeting-timers',
       entry: 'meetings/timers.handler.ts',
       description:
         'EventBridge Scheduler target: a meeting opens (the roll is frozen) and closes (the tally)',
       defaults,
       tableAccess: 'read-write',
-      functionName: timerFunctionName,
       timeout: Duration.minutes(5),
       memorySize: 1024,
     });
-    const schedulerRole = new Role(this, 'SchedulerRole', {
-      assumedBy: new ServicePrincipal('scheduler.amazonaws.com'),
-    });
-    timers.grantInvoke(schedulerRole);
-    const timerFunctionArn = stack.formatArn({
-      service: 'lambda',
-      resource: 'function',
-      resourceName: timerFunctionName,
-      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-    });
-
     const routeFunctions = api.addCatalogue(this, meetingsRoutes, defaults);
-    // Every function of the feature shares the service module, which reads these at cold start.
-    for (const fn of [timers, ...routeFunctions.values()]) {
-      fn.addEnvironment('TIMER_FUNCTION_ARN', timerFunctionArn);
-      fn.addEnvironment('SCHEDULER_ROLE_ARN', schedulerRole.roleArn);
-    }
+    // Every function of the feature shares the service module, which reads the timer target at cold start.
+    for (const fn of [timers.target, ...routeFunctions.values()]) timers.configure(fn);
 
-    const { partition, region, account } = stack;
-    const schedules = `arn:${partition}:scheduler:${region}:${account}:schedule/default/*`;
+    const { partition, region, account } = Stack.of(this);
     const stateMachines = `arn:${partition}:states:${region}:${account}:stateMachine:*`;
     // Noticing a meeting schedules its timers; closing it (the timer, or the backstop route) answers tokens.
-    const writers = [routeFunctions.get('read-write'), routeFunctions.get('tally'), timers].filter(
+    const writers = [routeFunctions.get('read-write'), routeFunctions.get('tally'), timers.target].filter(
       (fn): fn is CivicFunction => fn !== undefined,
     );
     for (const fn of writers) {
-      fn.addToRolePolicy(
-        new PolicyStatement({
-          actions: ['scheduler:CreateSchedule', 'scheduler:DeleteSchedule'],
-          resources: [schedules],
-        }),
-      );
-      fn.addToRolePolicy(
-        new PolicyStatement({ actions: ['iam:PassRole'], resources: [schedulerRole.roleArn] }),
+      timers.grantScheduling(
+        fn,
+        "A meeting's opening and close are schedules named at run time, in the default group only.",
       );
       fn.addToRolePolicy(
         new PolicyStatement({
@@ -74,14 +52,9 @@ export class Meetings extends Construct {
       );
       acknowledgeWildcards(
         fn,
-        [schedules, stateMachines],
-        "A meeting's schedules are named at run time (default group only); a matter's task token may come from any of the account's workflows that open one.",
+        [stateMachines],
+        "A matter's task token may come from any of the account's workflows that open one (the area merger's, and later ones).",
       );
     }
-    acknowledgeWildcards(
-      schedulerRole,
-      [`${timers.functionArn}:*`],
-      'grantInvoke adds the function ARN with :* so the scheduler may invoke its versions; it is one function.',
-    );
   }
 }

@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
@@ -11,6 +11,7 @@ import type { Api } from './api.js';
 import { CivicFunction, type FunctionDefaults } from './civic-function.js';
 import type { Devices } from './devices.js';
 import { acknowledgeWildcards } from './nag.js';
+import { featureTimers } from './timers.js';
 
 /**
  * The ingest rule's SQL. The payload is forwarded base64-encoded so that non-JSON payloads reach the
@@ -68,36 +69,26 @@ export class Violations extends Construct {
       tableAccess: 'read-write',
       environment: { INGEST_BATCH_SIZE: String(INGEST_BATCH_SIZE) },
     });
-    // Named, so that the functions that schedule timers can be told its ARN without a dependency cycle.
-    const timerFunctionName = `${Stack.of(this).stackName}-violation-timers`;
-    const timers = new CivicFunction(this, 'Timers', {
+    const timers = featureTimers(this, {
+      name: 'violation-timers',
       entry: 'violations/timers.handler.ts',
       description: 'EventBridge Scheduler target: grace periods and deadlines of the closed loop',
       defaults,
       tableAccess: 'read-write',
-      functionName: timerFunctionName,
     });
     // Absence scenarios (a device gone silent, no water use) are found by a sweep, not by a message.
     const sweep = new Rule(this, 'AbsenceSweep', {
       description: 'Checks absence scenarios: devices silent or meters unused past their duration',
       schedule: Schedule.rate(ABSENCE_SWEEP_EVERY),
-      targets: [new LambdaFunction(timers, { event: RuleTargetInput.fromObject({ kind: 'absence-sweep' }) })],
+      targets: [
+        new LambdaFunction(timers.target, { event: RuleTargetInput.fromObject({ kind: 'absence-sweep' }) }),
+      ],
     });
     Validations.of(sweep).acknowledge({
       id: 'Serverless::Serverless-EventBusDLQ',
       reason:
         'A sweep that cannot be delivered is made up by the next one minutes later: it carries no data, only the time.',
     });
-    const timerFunctionArn = Stack.of(this).formatArn({
-      service: 'lambda',
-      resource: 'function',
-      resourceName: timerFunctionName,
-      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-    });
-    const schedulerRole = new Role(this, 'SchedulerRole', {
-      assumedBy: new ServicePrincipal('scheduler.amazonaws.com'),
-    });
-    timers.grantInvoke(schedulerRole);
     this.ingestDeadLetters = new Queue(this, 'IngestDeadLetters', {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
@@ -158,35 +149,18 @@ export class Violations extends Construct {
     // One function per table access: ReadRoutes, ReadWriteRoutes.
     const apiFunctions = [...api.addCatalogue(this, violationsRoutes, defaults).values()];
 
-    // Every function of the feature shares the loop module, which reads these at cold start.
-    for (const fn of [this.ingest, timers, ...apiFunctions]) {
-      fn.addEnvironment('TIMER_FUNCTION_ARN', timerFunctionArn);
-      fn.addEnvironment('SCHEDULER_ROLE_ARN', schedulerRole.roleArn);
-    }
+    // Every function of the feature shares the loop module, which reads the timer target at cold start.
+    for (const fn of [this.ingest, timers.target, ...apiFunctions]) timers.configure(fn);
     const { partition, region, account } = Stack.of(this);
     const commandTopics = `arn:${partition}:iot:${region}:${account}:topic/cmd/civic/*`;
-    const schedules = `arn:${partition}:scheduler:${region}:${account}:schedule/default/*`;
-    for (const fn of [this.ingest, timers]) {
+    for (const fn of [this.ingest, timers.target]) {
       fn.addToRolePolicy(new PolicyStatement({ actions: ['iot:Publish'], resources: [commandTopics] }));
-      fn.addToRolePolicy(
-        new PolicyStatement({
-          actions: ['scheduler:CreateSchedule', 'scheduler:DeleteSchedule'],
-          resources: [schedules],
-        }),
-      );
-      fn.addToRolePolicy(
-        new PolicyStatement({ actions: ['iam:PassRole'], resources: [schedulerRole.roleArn] }),
-      );
       acknowledgeWildcards(
         fn,
-        [commandTopics, schedules],
-        'Work orders go to handhelds and deadlines to schedules whose names are only known at run time: publish is limited to cmd/civic/*, schedules to the default group.',
+        [commandTopics],
+        'Work orders go to handhelds whose thing names are only known at run time: publish is limited to cmd/civic/*.',
       );
+      timers.grantScheduling(fn, 'Deadlines are schedules named at run time, in the default group only.');
     }
-    acknowledgeWildcards(
-      schedulerRole,
-      [`${timers.functionArn}:*`],
-      'grantInvoke adds the function ARN with :* so the scheduler may invoke its versions; it is one function.',
-    );
   }
 }
