@@ -38,6 +38,22 @@ export const SHARDS = 16;
 export const shardOf = (voterId: string): number =>
   (createHash('sha256').update(voterId).digest()[0] as number) % SHARDS;
 
+/** What the table adds to an item (keys, index keys, entity name, timestamps), left out of what callers get. */
+const STORAGE_ATTRIBUTES = new Set(['pk', 'sk', 'entity', 'listKey', 'listSort', 'created', 'modified']);
+const fromItem = <T>(found: Record<string, unknown>): T =>
+  Object.fromEntries(Object.entries(found).filter(([name]) => !STORAGE_ATTRIBUTES.has(name))) as T;
+
+/** Sends a conditional write; false if its condition failed (the item exists, or moved on). */
+const conditionally = async (write: () => Promise<unknown>): Promise<boolean> => {
+  try {
+    await write();
+    return true;
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return false;
+    throw error;
+  }
+};
+
 const meetingKey = (subDistrictId: string, meetingId: string) => `MEETING#${subDistrictId}#${meetingId}`;
 const areaMeetings = (subDistrictId: string, areaId: string) => `SD#${subDistrictId}#AREA#${areaId}#meeting`;
 
@@ -76,17 +92,7 @@ export const MeetingEntity = new Entity({
 /** A meeting as stored: the domain's meeting plus what only the store needs. */
 export type StoredMeeting = Meeting & { freezeId?: string; notified?: string[] };
 
-const toMeeting = (stored: Record<string, unknown>): StoredMeeting => {
-  const {
-    listKey: _listKey,
-    listSort: _listSort,
-    entity: _entity,
-    created: _c,
-    modified: _m,
-    ...rest
-  } = stored;
-  return rest as unknown as StoredMeeting;
-};
+const toMeeting = (found: Record<string, unknown>): StoredMeeting => fromItem<StoredMeeting>(found);
 
 export const getMeeting = async (
   subDistrictId: string,
@@ -112,15 +118,13 @@ export class WriteConflictError extends Error {
 
 /** Creates a meeting; an existing id is a WriteConflictError. */
 export const createMeeting = async (meeting: StoredMeeting): Promise<void> => {
-  try {
-    await MeetingEntity.build(PutItemCommand)
+  const written = await conditionally(() =>
+    MeetingEntity.build(PutItemCommand)
       .item(stored(meeting) as never)
       .options({ condition: { attr: 'meetingId', exists: false } })
-      .send();
-  } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) throw new WriteConflictError('meeting exists');
-    throw error;
-  }
+      .send(),
+  );
+  if (!written) throw new WriteConflictError('meeting exists');
 };
 
 /** Replaces a meeting if it still has the version and status it was read with. */
@@ -128,8 +132,8 @@ export const replaceMeeting = async (
   next: StoredMeeting,
   expected: { version: number; status?: MeetingStatus },
 ) => {
-  try {
-    await MeetingEntity.build(PutItemCommand)
+  const written = await conditionally(() =>
+    MeetingEntity.build(PutItemCommand)
       .item(stored({ ...next, version: expected.version + 1 }) as never)
       .options({
         condition:
@@ -142,11 +146,9 @@ export const replaceMeeting = async (
                 ],
               },
       })
-      .send();
-  } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) throw new WriteConflictError('meeting changed');
-    throw error;
-  }
+      .send(),
+  );
+  if (!written) throw new WriteConflictError('meeting changed');
   return { ...next, version: expected.version + 1 };
 };
 
@@ -298,8 +300,7 @@ const queryAll = async <T>(
 const byShard = async <T>(read: (shard: number) => Promise<T[]>): Promise<T[]> =>
   (await Promise.all(Array.from({ length: SHARDS }, (_, shard) => read(shard)))).flat();
 
-const voterOf = ({ pk: _pk, sk: _sk, entity: _entity, ...entry }: Record<string, unknown>) =>
-  entry as unknown as StoredVoter;
+const voterOf = (found: Record<string, unknown>) => fromItem<StoredVoter>(found);
 
 /** The whole frozen roll (every shard in parallel), in voterId order. */
 export const getRoll = async (meeting: StoredMeeting): Promise<StoredVoter[]> => {
@@ -410,8 +411,7 @@ export interface StoredBallot extends FinalBallot {
   receivedAt?: string;
 }
 
-const ballotOf = ({ pk: _pk, sk: _sk, entity: _entity, ...rest }: Record<string, unknown>) =>
-  rest as unknown as StoredBallot;
+const ballotOf = (found: Record<string, unknown>) => fromItem<StoredBallot>(found);
 
 /** Raised when the meeting is no longer open (its status check failed inside the transaction). */
 export class MeetingNotOpenError extends Error {
@@ -535,20 +535,16 @@ export interface Delivery {
 
 /** Records a delivery; false if this owner's delivery by this channel was already recorded. */
 export const putDelivery = async (meeting: StoredMeeting, delivery: Delivery): Promise<boolean> => {
-  try {
-    await DeliveryEntity.build(PutItemCommand)
+  return conditionally(() =>
+    DeliveryEntity.build(PutItemCommand)
       .item({
         pk: deliveryPartition(meeting.subDistrictId, meeting.meetingId),
         sk: `O#${delivery.ownerId}#${delivery.channel}`,
         ...delivery,
       })
       .options({ condition: { attr: 'pk', exists: false } })
-      .send();
-    return true;
-  } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) return false;
-    throw error;
-  }
+      .send(),
+  );
 };
 
 export const getDeliveries = async (meeting: StoredMeeting): Promise<Delivery[]> =>
@@ -559,7 +555,7 @@ export const getDeliveries = async (meeting: StoredMeeting): Promise<Delivery[]>
       undefined,
       true,
     )
-  ).map(({ pk: _pk, sk: _sk, entity: _entity, ...rest }) => rest as unknown as Delivery);
+  ).map((found) => fromItem<Delivery>(found));
 
 const proxyPartition = (subDistrictId: string, meetingId: string) =>
   `${meetingKey(subDistrictId, meetingId)}#PROXY`;
@@ -635,8 +631,7 @@ export const getProxy = async (
     .key({ pk: proxyPartition(meeting.subDistrictId, meeting.meetingId), sk: `G#${grantorOwnerId}` })
     .send();
   if (Item === undefined) return undefined;
-  const { pk: _pk, sk: _sk, ...proxy } = Item as Record<string, unknown>;
-  return proxy as unknown as Proxy;
+  return fromItem<Proxy>(Item as Record<string, unknown>);
 };
 
 export const BallotReadEntity = new Entity({
@@ -682,7 +677,7 @@ export const getBallotReads = async (meeting: StoredMeeting): Promise<BallotRead
       BallotReadEntity,
       auditPartition(meeting.subDistrictId, meeting.meetingId),
     )
-  ).map(({ pk: _pk, sk: _sk, entity: _entity, ...rest }) => rest as unknown as BallotRead);
+  ).map((found) => fromItem<BallotRead>(found));
 
 // ---------------------------------------------------------------------------------------------------
 // The published result
@@ -700,16 +695,12 @@ export const putResult = async (
   result: Record<string, unknown>,
   digest: string,
 ): Promise<boolean> => {
-  try {
-    await ResultEntity.build(PutItemCommand)
+  return conditionally(() =>
+    ResultEntity.build(PutItemCommand)
       .item({ subDistrictId: meeting.subDistrictId, meetingId: meeting.meetingId, result, digest })
       .options({ condition: { attr: 'meetingId', exists: false } })
-      .send();
-    return true;
-  } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) return false;
-    throw error;
-  }
+      .send(),
+  );
 };
 
 export const getResult = async (
@@ -768,25 +759,21 @@ export interface Petition {
   reachedAt?: string;
 }
 
-const petitionOf = (found: Record<string, unknown>) => {
-  const { listKey: _l, listSort: _s, entity: _e, created: _c, modified: _m, ...rest } = found;
-  return rest as unknown as Petition;
-};
+const petitionOf = (found: Record<string, unknown>) => fromItem<Petition>(found);
+const storedPetition = (petition: Petition) => ({
+  ...petition,
+  listKey: `SD#${petition.subDistrictId}#AREA#${petition.areaId}#petition`,
+  listSort: `${petition.createdAt}#${petition.petitionId}`,
+});
 
 export const createPetition = async (petition: Petition): Promise<void> => {
-  try {
-    await PetitionEntity.build(PutItemCommand)
-      .item({
-        ...petition,
-        listKey: `SD#${petition.subDistrictId}#AREA#${petition.areaId}#petition`,
-        listSort: `${petition.createdAt}#${petition.petitionId}`,
-      })
+  const written = await conditionally(() =>
+    PetitionEntity.build(PutItemCommand)
+      .item(storedPetition(petition))
       .options({ condition: { attr: 'petitionId', exists: false } })
-      .send();
-  } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) throw new WriteConflictError('petition exists');
-    throw error;
-  }
+      .send(),
+  );
+  if (!written) throw new WriteConflictError('petition exists');
 };
 
 export const getPetition = async (
@@ -822,8 +809,8 @@ export const putSignature = async (
   ownerId: string,
   signedAt: string,
 ): Promise<boolean> => {
-  try {
-    await SignatureEntity.build(PutItemCommand)
+  return conditionally(() =>
+    SignatureEntity.build(PutItemCommand)
       .item({
         pk: petitionKey(petition.subDistrictId, petition.petitionId),
         sk: `SIG#${ownerId}`,
@@ -831,12 +818,8 @@ export const putSignature = async (
         signedAt,
       })
       .options({ condition: { attr: 'pk', exists: false } })
-      .send();
-    return true;
-  } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) return false;
-    throw error;
-  }
+      .send(),
+  );
 };
 
 export const getSigners = async (petition: Petition): Promise<string[]> =>
@@ -851,17 +834,10 @@ export const getSigners = async (petition: Petition): Promise<string[]> =>
 
 /** Marks a petition as having reached its thresholds, once. */
 export const markPetitionReached = async (petition: Petition, at: string): Promise<void> => {
-  try {
-    await PetitionEntity.build(PutItemCommand)
-      .item({
-        ...petition,
-        reachedAt: at,
-        listKey: `SD#${petition.subDistrictId}#AREA#${petition.areaId}#petition`,
-        listSort: `${petition.createdAt}#${petition.petitionId}`,
-      })
+  await conditionally(() =>
+    PetitionEntity.build(PutItemCommand)
+      .item(storedPetition({ ...petition, reachedAt: at }))
       .options({ condition: { attr: 'reachedAt', exists: false } })
-      .send();
-  } catch (error) {
-    if (!(error instanceof ConditionalCheckFailedException)) throw error;
-  }
+      .send(),
+  );
 };
