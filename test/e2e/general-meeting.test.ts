@@ -533,4 +533,40 @@ describe('a written consultation from notice to result', () => {
       404,
     );
   });
+
+  it('shows a petition’s progress on both thresholds and lets it require an extraordinary meeting', async () => {
+    await ok(`/areas/${AREA}/petitions`, {
+      token: as('王一'),
+      body: { petitionId: 'dismiss-company', subject: '要求召开临时业主大会：解聘物业' },
+    });
+    const one = await ok('/petitions/dismiss-company/signatures', { method: 'POST', token: as('王一') });
+    // 王一 holds 190.50 of 1010.75 m² (18.8 %) and is 1 of 8 owners: short on both.
+    expect(one.progress).toMatchObject({
+      reached: { area: '190.50', count: 1 },
+      required: { area: '202.15', count: 2 },
+      met: false,
+    });
+    const meeting = {
+      meetingId: 'egm-2027',
+      title: '临时业主大会',
+      format: 'collective-meeting',
+      venue: '小区会所',
+      votingOpensAt: iso(cloud.clock.now() + 16 * DAY),
+      votingClosesAt: iso(cloud.clock.now() + 17 * DAY),
+      petitionId: 'dismiss-company',
+      matters: [{ matterId: 'dismiss', kind: 'resolution', item: 4, title: '解聘物业服务企业' }],
+    };
+    const early = await api(`/areas/${AREA}/meetings`, { token: committee, body: meeting });
+    expect(early.status).toBe(400);
+    expect(pointers(early)).toEqual(['/body/petitionId']);
+    const two = await ok('/petitions/dismiss-company/signatures', { method: 'POST', token: as('王二') });
+    expect(two.progress).toMatchObject({ reached: { area: '290.50', count: 2 }, met: true });
+    expect(two.reachedAt).toBeDefined();
+    const again = await ok('/petitions/dismiss-company/signatures', { method: 'POST', token: as('王二') });
+    expect(again).toMatchObject({ signedNow: false, signatures: 2 });
+    expect(await ok(`/areas/${AREA}/meetings`, { token: committee, body: meeting })).toMatchObject({
+      kind: 'extraordinary',
+      petitionId: 'dismiss-company',
+    });
+  });
 });
