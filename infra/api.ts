@@ -12,6 +12,7 @@ import {
 import { HttpUserPoolAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import type { RouteDefinition } from '../functions/shared/routes.js';
 import { CivicFunction, type FunctionDefaults } from './civic-function.js';
@@ -30,8 +31,15 @@ export class Api extends Construct {
   readonly stage: HttpStage;
   private readonly authorizer: HttpUserPoolAuthorizer;
 
-  constructor(scope: Construct, id: string, props: { identity: Identity; defaults: FunctionDefaults }) {
+  private readonly cursorKey: ISecret;
+
+  constructor(
+    scope: Construct,
+    id: string,
+    props: { identity: Identity; defaults: FunctionDefaults; cursorKey: ISecret },
+  ) {
     super(scope, id);
+    this.cursorKey = props.cursorKey;
     this.authorizer = new HttpUserPoolAuthorizer('Cognito', props.identity.userPool, {
       userPoolClients: [props.identity.client],
     });
@@ -152,6 +160,8 @@ export class Api extends Construct {
         ...(first.timeoutSeconds ? { timeout: Duration.seconds(first.timeoutSeconds) } : {}),
         ...(first.memorySize ? { memorySize: first.memorySize } : {}),
       });
+      // Resolved by CloudFormation at deploy time (a dynamic reference), so no call at cold start reads it.
+      fn.addEnvironment('CURSOR_KEY', this.cursorKey.secretValue.unsafeUnwrap());
       const integration = new HttpLambdaIntegration(`${id}Integration`, fn, {
         scopePermissionToRoute: false,
       });

@@ -15,7 +15,7 @@ export class CivicCellStack extends Stack {
     const data = new Data(this, 'Data');
     const identity = new Identity(this, 'Identity');
     const defaults = { table: data.table, failureQueue: data.failureQueue };
-    const api = new Api(this, 'Api', { identity, defaults });
+    const api = new Api(this, 'Api', { identity, defaults, cursorKey: data.cursorKey });
     const devices = new Devices(this, 'Devices');
 
     new Registry(this, 'Registry', { api, devices, defaults });

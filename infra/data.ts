@@ -1,5 +1,6 @@
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { AttributeType, Billing, StreamViewType, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 
@@ -10,6 +11,8 @@ import { Construct } from 'constructs';
 export class Data extends Construct {
   readonly table: TableV2;
   readonly failureQueue: Queue;
+  /** The key list cursors are sealed with (functions/shared/cursor.ts). */
+  readonly cursorKey: Secret;
 
   constructor(scope: Construct, id: string) {
     super(scope, id);
@@ -28,6 +31,16 @@ export class Data extends Construct {
           sortKey: { name: 'gsi1sk', type: AttributeType.STRING },
         },
       ],
+    });
+
+    this.cursorKey = new Secret(this, 'CursorKey', {
+      description: 'HMAC key that seals the API list cursors to their route and caller',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+    });
+    Validations.of(this.cursorKey).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-SMG4',
+      reason:
+        'Rotating the cursor key only invalidates the cursors in flight (a caller starts the list again); it guards no data: a cursor can only resume a list the caller may read.',
     });
 
     this.failureQueue = new Queue(this, 'AsyncFailures', {

@@ -16,6 +16,7 @@ import { freePort } from './ports.js';
 import { RulesEngine } from './rules-engine.js';
 import { type LocalScheduler, startScheduler } from './scheduler/index.js';
 import { startSchedules } from './schedules.js';
+import { localSecretValues, resolveSecretReferences } from './secrets.js';
 import { type LocalSqs, startSqs } from './sqs/index.js';
 import { startStepFunctions } from './stepfunctions/index.js';
 import { ensureSynthesized } from './synth.js';
@@ -230,7 +231,13 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
     cleanups.push(() => sqs.close());
 
     const clock = new LocalClock();
-    const lambda = new LambdaService(stack.functions, {
+    // Secret references in the functions' environment get the local secrets' values (kept in the data dir).
+    const secretValues = localSecretValues(path.join(stateDir, 'secrets'), stack.secrets);
+    const functions = stack.functions.map((spec) => ({
+      ...spec,
+      environment: resolveSecretReferences(spec.environment, secretValues),
+    }));
+    const lambda = new LambdaService(functions, {
       clock,
       baseEnvironment: { ...sdkEnvironment, PATH: process.env.PATH ?? '/usr/bin:/bin' },
       asyncRetryDelaysMs: options.asyncRetryDelaysMs,

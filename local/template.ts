@@ -157,7 +157,15 @@ export interface LocalStack {
   userPools: UserPoolSpec[];
   queues: QueueSpec[];
   eventSourceMappings: EventSourceMappingSpec[];
+  /** Secrets Manager secrets; functions read them through `{{resolve:secretsmanager:…}}` references. */
+  secrets: SecretSpec[];
   outputs: Record<string, string>;
+}
+
+export interface SecretSpec {
+  logicalId: string;
+  /** What Ref resolves to, and what a dynamic reference names. */
+  arn: string;
 }
 
 const shortHash = (value: string, length = 8) =>
@@ -220,6 +228,11 @@ export class Resolver {
         );
       case 'AWS::Logs::LogGroup':
         return this.explicitName(resource, 'LogGroupName') ?? generatedName(this.stackName, logicalId, 512);
+      case 'AWS::SecretsManager::Secret':
+        return arn(
+          'secretsmanager',
+          `secret:${this.explicitName(resource, 'Name') ?? generatedName(this.stackName, logicalId)}`,
+        );
       default:
         return generatedName(this.stackName, logicalId);
     }
@@ -707,6 +720,10 @@ export const readStack = (
     userPools,
     queues,
     eventSourceMappings,
+    secrets: byType('AWS::SecretsManager::Secret').map(([logicalId]) => ({
+      logicalId,
+      arn: resolver.physicalId(logicalId),
+    })),
     outputs,
   };
 };

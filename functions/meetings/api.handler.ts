@@ -5,7 +5,6 @@
  */
 import { BadRequestError } from '../shared/errors.js';
 import { httpRoute, json, routeDispatcher } from '../shared/http.js';
-import { decodeCursor, encodeCursor } from '../shared/pagination.js';
 import * as handlers from './api.handler.js';
 import { meetingsRoutes as r } from './routes.js';
 import * as meetings from './service.js';
@@ -24,15 +23,9 @@ export const createMeeting = httpRoute(r.createMeeting, async ({ caller, params,
   const meeting = await meetings.createMeeting(caller, params.areaId, body, now());
   return json(201, meetings.presentMeeting(meeting), { location: `/meetings/${meeting.meetingId}` });
 });
-export const listMeetings = httpRoute(r.listMeetings, async ({ caller, params, query }) => {
-  const page = await meetings.meetingsOfArea(caller, params.areaId, {
-    limit: query.limit,
-    exclusiveStartKey: decodeCursor(query.cursor),
-  });
-  return json(200, {
-    items: page.items.map(meetings.presentMeeting),
-    nextCursor: encodeCursor(page.lastKey),
-  });
+export const listMeetings = httpRoute(r.listMeetings, async ({ caller, params, page: paging }) => {
+  const page = await meetings.meetingsOfArea(caller, params.areaId, paging);
+  return json(200, { items: page.items.map(meetings.presentMeeting), nextCursor: paging.next(page.lastKey) });
 });
 export const getMeeting = httpRoute(r.getMeeting, async ({ caller, params }) => {
   const meeting = await meetings.loadMeeting(caller, params.meetingId);
@@ -51,26 +44,27 @@ export const getEligibility = httpRoute(r.getEligibility, async ({ caller, param
 );
 
 /** The roll's cursor names the shard being read and the key reached in it. */
-const rollCursor = (cursor: string | undefined): { shard: number; key?: Record<string, string> } => {
-  const decoded = decodeCursor(cursor);
-  if (decoded === undefined) return { shard: 0 };
-  const { shard, pk, sk } = decoded;
+const rollStart = (
+  startKey: Record<string, unknown> | undefined,
+): { shard: number; key?: Record<string, string> } => {
+  if (startKey === undefined) return { shard: 0 };
+  const { shard, pk, sk } = startKey;
   if (typeof shard !== 'number' || !Number.isInteger(shard) || shard < 0 || shard >= SHARDS)
     throw new BadRequestError('The cursor is not valid.', [
       { pointer: '/query/cursor', detail: 'Invalid cursor' },
     ]);
   return typeof pk === 'string' && typeof sk === 'string' ? { shard, key: { pk, sk } } : { shard };
 };
-export const listRoll = httpRoute(r.listRoll, async ({ caller, params, query }) => {
+export const listRoll = httpRoute(r.listRoll, async ({ caller, params, page: paging }) => {
   const page = await meetings.rollPage(caller, params.meetingId, {
-    limit: query.limit,
-    ...rollCursor(query.cursor),
+    limit: paging.limit,
+    ...rollStart(paging.startKey),
   });
   return json(200, {
     items: page.items,
     roll: page.roll,
     nextCursor:
-      page.next === undefined ? undefined : encodeCursor({ shard: page.next.shard, ...page.next.key }),
+      page.next === undefined ? undefined : paging.next({ shard: page.next.shard, ...page.next.key }),
   });
 });
 
@@ -124,12 +118,9 @@ export const createPetition = httpRoute(r.createPetition, async ({ caller, param
     location: `/petitions/${body.petitionId}`,
   }),
 );
-export const listPetitions = httpRoute(r.listPetitions, async ({ caller, params, query }) => {
-  const page = await meetings.petitionsOfArea(caller, params.areaId, {
-    limit: query.limit,
-    exclusiveStartKey: decodeCursor(query.cursor),
-  });
-  return json(200, { items: page.items, nextCursor: encodeCursor(page.lastKey) });
+export const listPetitions = httpRoute(r.listPetitions, async ({ caller, params, page: paging }) => {
+  const page = await meetings.petitionsOfArea(caller, params.areaId, paging);
+  return json(200, { items: page.items, nextCursor: paging.next(page.lastKey) });
 });
 export const getPetition = httpRoute(r.getPetition, async ({ caller, params }) =>
   json(200, await meetings.readPetition(caller, params.petitionId)),

@@ -233,16 +233,16 @@ export const createMeeting = async (
   return meeting;
 };
 
-type Page = { limit: number; exclusiveStartKey?: Record<string, string | number> };
+type Page = { limit: number; startKey?: Record<string, unknown> };
 
 export const meetingsOfArea = async (caller: Caller, areaId: string, page: Page) => {
   const area = await loadVisible(caller, 'area', areaId);
-  return listMeetings(area.subDistrictId, area.id, page);
+  return listMeetings(area.subDistrictId, area.id, { limit: page.limit, exclusiveStartKey: page.startKey });
 };
 
 export const petitionsOfArea = async (caller: Caller, areaId: string, page: Page) => {
   const area = await loadVisible(caller, 'area', areaId);
-  return listPetitions(area.subDistrictId, area.id, page);
+  return listPetitions(area.subDistrictId, area.id, { limit: page.limit, exclusiveStartKey: page.startKey });
 };
 
 export type MatterRequest = z.output<typeof matterRequestSchema>;

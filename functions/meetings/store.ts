@@ -155,7 +155,7 @@ export const replaceMeeting = async (
 export const listMeetings = async (
   subDistrictId: string,
   areaId: string,
-  page: { limit: number; exclusiveStartKey?: Record<string, string | number> },
+  page: { limit: number; exclusiveStartKey?: Record<string, unknown> },
 ) => {
   const { Items = [], LastEvaluatedKey } = await CivicTable.build(QueryCommand)
     .entities(MeetingEntity)
@@ -790,7 +790,7 @@ export const getPetition = async (
 export const listPetitions = async (
   subDistrictId: string,
   areaId: string,
-  page: { limit: number; exclusiveStartKey?: Record<string, string | number> },
+  page: { limit: number; exclusiveStartKey?: Record<string, unknown> },
 ) => {
   const { Items = [], LastEvaluatedKey } = await CivicTable.build(QueryCommand)
     .entities(PetitionEntity)

@@ -21,11 +21,11 @@ export const createCompound = httpRoute(r.createCompound, async ({ caller, body 
   });
   return created(record, `/compounds/${compoundId}`);
 });
-export const listCompounds = httpRoute(r.listCompounds, async ({ caller, query }) => {
-  const result = await listUnder(caller, 'sub-district', 'compound', query);
+export const listCompounds = httpRoute(r.listCompounds, async ({ caller, page: paging }) => {
+  const result = await listUnder(caller, 'sub-district', 'compound', paging);
   return page(
     result.items.map((record) => present(record)),
-    result.nextCursor,
+    paging.next(result.lastKey),
   );
 });
 export const getCompound = httpRoute(r.getCompound, async ({ caller, params }) =>
@@ -47,11 +47,11 @@ export const createArea = httpRoute(r.createArea, async ({ caller, params, body 
   );
   return created(record, `/areas/${areaId}`);
 });
-export const listAreas = httpRoute(r.listAreas, async ({ caller, params, query }) => {
-  const result = await listUnder(caller, { kind: 'compound', id: params.compoundId }, 'area', query);
+export const listAreas = httpRoute(r.listAreas, async ({ caller, params, query, page: paging }) => {
+  const result = await listUnder(caller, { kind: 'compound', id: params.compoundId }, 'area', paging);
   return page(
     result.items.map((record) => present(record)),
-    result.nextCursor,
+    paging.next(result.lastKey),
   );
 });
 export const getArea = httpRoute(r.getArea, async ({ caller, params }) =>
@@ -68,23 +68,22 @@ export const createBuilding = httpRoute(r.createBuilding, async ({ caller, param
   });
   return created(record, `/areas/${params.areaId}/buildings`);
 });
-export const listBuildings = httpRoute(r.listBuildings, async ({ caller, params, query }) => {
-  const result = await listUnder(caller, { kind: 'area', id: params.areaId }, 'building', query);
+export const listBuildings = httpRoute(r.listBuildings, async ({ caller, params, query, page: paging }) => {
+  const result = await listUnder(caller, { kind: 'area', id: params.areaId }, 'building', paging);
   return page(
     result.items.map((record) => present(record)),
-    result.nextCursor,
+    paging.next(result.lastKey),
   );
 });
 
-export const listUnits = httpRoute(r.listUnits, async ({ caller, params, query }) => {
-  const { building, ...paging } = query;
+export const listUnits = httpRoute(r.listUnits, async ({ caller, params, query, page: paging }) => {
   const result = await listUnder(caller, { kind: 'area', id: params.areaId }, 'unit', {
     ...paging,
-    sortKeyPrefix: building === undefined ? undefined : `${building}#`,
+    sortKeyPrefix: query.building === undefined ? undefined : `${query.building}#`,
   });
   return page(
     result.items.map((record) => present(record)),
-    result.nextCursor,
+    paging.next(result.lastKey),
   );
 });
 export const getUnit = httpRoute(r.getUnit, async ({ caller, params }) =>
@@ -93,11 +92,11 @@ export const getUnit = httpRoute(r.getUnit, async ({ caller, params }) =>
 export const updateUnit = httpRoute(r.updateUnit, async ({ caller, params, body, headers }) =>
   one(await updateVisible(caller, 'unit', params.unitId, headers['if-match'], body)),
 );
-export const listOwners = httpRoute(r.listOwners, async ({ caller, params, query }) => {
-  const result = await listUnder(caller, { kind: 'area', id: params.areaId }, 'owner', query);
+export const listOwners = httpRoute(r.listOwners, async ({ caller, params, query, page: paging }) => {
+  const result = await listUnder(caller, { kind: 'area', id: params.areaId }, 'owner', paging);
   return page(
     result.items.map((record) => present(record, { maskPhones: true })),
-    result.nextCursor,
+    paging.next(result.lastKey),
   );
 });
 export const getOwner = httpRoute(r.getOwner, async ({ caller, params }) =>
@@ -111,11 +110,11 @@ export const createCompany = httpRoute(r.createCompany, async ({ caller, body })
   });
   return created(record, `/companies/${companyId}`);
 });
-export const listCompanies = httpRoute(r.listCompanies, async ({ caller, query }) => {
-  const result = await listUnder(caller, 'sub-district', 'company', query);
+export const listCompanies = httpRoute(r.listCompanies, async ({ caller, page: paging }) => {
+  const result = await listUnder(caller, 'sub-district', 'company', paging);
   return page(
     result.items.map((record) => present(record)),
-    result.nextCursor,
+    paging.next(result.lastKey),
   );
 });
 export const getCompany = httpRoute(r.getCompany, async ({ caller, params }) =>
@@ -133,11 +132,11 @@ export const createContract = httpRoute(r.createContract, async ({ caller, param
   if (area !== undefined) await replaceRecord({ ...area, companyId: body.companyId }, area.version);
   return created(record, `/areas/${params.areaId}/contracts`);
 });
-export const listContracts = httpRoute(r.listContracts, async ({ caller, params, query }) => {
-  const result = await listUnder(caller, { kind: 'area', id: params.areaId }, 'contract', query);
+export const listContracts = httpRoute(r.listContracts, async ({ caller, params, query, page: paging }) => {
+  const result = await listUnder(caller, { kind: 'area', id: params.areaId }, 'contract', paging);
   return page(
     result.items.map((record) => present(record)),
-    result.nextCursor,
+    paging.next(result.lastKey),
   );
 });
 export const createStaff = httpRoute(r.createStaff, async ({ caller, params, body }) => {
@@ -152,11 +151,11 @@ export const createStaff = httpRoute(r.createStaff, async ({ caller, params, bod
   );
   return created(record, `/companies/${params.companyId}/staff`);
 });
-export const listStaff = httpRoute(r.listStaff, async ({ caller, params, query }) => {
-  const result = await listUnder(caller, { kind: 'company', id: params.companyId }, 'staff', query);
+export const listStaff = httpRoute(r.listStaff, async ({ caller, params, query, page: paging }) => {
+  const result = await listUnder(caller, { kind: 'company', id: params.companyId }, 'staff', paging);
   return page(
     result.items.map((record) => present(record)),
-    result.nextCursor,
+    paging.next(result.lastKey),
   );
 });
 
@@ -167,11 +166,11 @@ export const createCommittee = httpRoute(r.createCommittee, async ({ caller, par
   });
   return created(record, `/areas/${params.areaId}/committees`);
 });
-export const listCommittees = httpRoute(r.listCommittees, async ({ caller, params, query }) => {
-  const result = await listUnder(caller, { kind: 'area', id: params.areaId }, 'committee', query);
+export const listCommittees = httpRoute(r.listCommittees, async ({ caller, params, query, page: paging }) => {
+  const result = await listUnder(caller, { kind: 'area', id: params.areaId }, 'committee', paging);
   return page(
     result.items.map((record) => present(record)),
-    result.nextCursor,
+    paging.next(result.lastKey),
   );
 });
 export const createCaseworker = httpRoute(r.createCaseworker, async ({ caller, body }) => {
@@ -179,11 +178,11 @@ export const createCaseworker = httpRoute(r.createCaseworker, async ({ caller, b
   const record = await createUnder(caller, 'sub-district', 'caseworker', caseworkerId, data);
   return created(record, '/caseworkers');
 });
-export const listCaseworkers = httpRoute(r.listCaseworkers, async ({ caller, query }) => {
-  const result = await listUnder(caller, 'sub-district', 'caseworker', query);
+export const listCaseworkers = httpRoute(r.listCaseworkers, async ({ caller, page: paging }) => {
+  const result = await listUnder(caller, 'sub-district', 'caseworker', paging);
   return page(
     result.items.map((record) => present(record)),
-    result.nextCursor,
+    paging.next(result.lastKey),
   );
 });
 
@@ -200,18 +199,18 @@ export const createZone = httpRoute(r.createZone, async ({ caller, params, body 
   );
   return created(record, `/compounds/${params.compoundId}/zones`);
 });
-export const listZones = httpRoute(r.listZones, async ({ caller, params, query }) => {
-  const result = await listUnder(caller, { kind: 'compound', id: params.compoundId }, 'zone', query);
+export const listZones = httpRoute(r.listZones, async ({ caller, params, query, page: paging }) => {
+  const result = await listUnder(caller, { kind: 'compound', id: params.compoundId }, 'zone', paging);
   return page(
     result.items.map((record) => present(record)),
-    result.nextCursor,
+    paging.next(result.lastKey),
   );
 });
-export const listDevices = httpRoute(r.listDevices, async ({ caller, params, query }) => {
-  const result = await listUnder(caller, { kind: 'compound', id: params.compoundId }, 'device', query);
+export const listDevices = httpRoute(r.listDevices, async ({ caller, params, query, page: paging }) => {
+  const result = await listUnder(caller, { kind: 'compound', id: params.compoundId }, 'device', paging);
   return page(
     result.items.map((record) => present(record)),
-    result.nextCursor,
+    paging.next(result.lastKey),
   );
 });
 export const getDevice = httpRoute(r.getDevice, async ({ caller, params }) =>

@@ -1,7 +1,7 @@
 /** Registry use cases shared by the handlers: tenancy-checked loads, creates, lists and updates. */
 import type { Caller } from '../shared/auth.js';
 import { BadRequestError, NotFoundError, PreconditionFailedError } from '../shared/errors.js';
-import { type Ancestry, inTenancy, type Kind, maskPhone, parseIfMatch } from './domain.js';
+import { type Ancestry, inTenancy, type Kind, maskPhone, PERMISSIONS, parseIfMatch } from './domain.js';
 import {
   createRecord,
   getRecord,
@@ -73,23 +73,67 @@ export const createUnder = async <T extends Record<string, unknown>>(
   return createRecord<T>(record);
 };
 
-/** Lists a parent's children the caller may see (filtered per record: owners see only their own units). */
+/**
+ * Whether the caller sees records of `kind` only as an owner (their own units, their own owner record):
+ * no other role of theirs may read the kind, so a Query of the whole parent would return pages of
+ * other people's records, filtered away to nothing.
+ */
+const onlyAsOwner = (caller: Caller, kind: Kind) =>
+  (kind === 'unit' || kind === 'owner') &&
+  caller.roles.includes('owner') &&
+  caller.roles.every((role) => role === 'owner' || !PERMISSIONS[kind].read.includes(role));
+
+/**
+ * Lists a parent's children the caller may see. Owners get their own units (or owner record) read
+ * directly, in one page, instead of a page of the whole area filtered down; everyone else a Query of
+ * the parent's children, whose records all lie in the caller's tenancy once the parent does.
+ */
 export const listUnder = async (
   caller: Caller,
   parent: { kind: Kind; id: string } | 'sub-district',
   kind: Kind,
-  page: { limit: number; cursor?: string; sortKeyPrefix?: string },
+  page: { limit: number; startKey?: Record<string, unknown>; sortKeyPrefix?: string },
 ) => {
   let parentKey: string;
   if (parent === 'sub-district') {
-    if (caller.subDistrictId === undefined) return { items: [], nextCursor: undefined };
+    if (caller.subDistrictId === undefined) return { items: [], lastKey: undefined };
     parentKey = parentKeyOf(caller.subDistrictId, undefined, kind);
   } else {
     const parentRecord = await loadVisible(caller, parent.kind, parent.id);
     parentKey = parentKeyOf(parentRecord.subDistrictId, parent, kind);
+    if (onlyAsOwner(caller, kind))
+      return { items: await ownRecords(caller, parentRecord, kind, page), lastKey: undefined };
   }
   const result = await listRecords(parentKey, page);
-  return { items: result.items.filter((record) => inTenancy(caller, record)), nextCursor: result.nextCursor };
+  return { items: result.items.filter((record) => inTenancy(caller, record)), lastKey: result.lastKey };
+};
+
+/** An owner's own units (from their owner record) or owner record under a parent, in sort-key order. */
+const ownRecords = async (
+  caller: Caller,
+  parent: RegistryRecord,
+  kind: Kind,
+  page: { sortKeyPrefix?: string },
+): Promise<RegistryRecord[]> => {
+  if (caller.ownerId === undefined) return [];
+  const owner = await getRecord<{ unitIds?: string[] }>(parent.subDistrictId, 'owner', caller.ownerId);
+  if (owner === undefined) return [];
+  const candidates =
+    kind === 'owner'
+      ? [owner as RegistryRecord]
+      : await Promise.all(
+          (owner.data.unitIds ?? []).map((unitId) => getRecord(parent.subDistrictId, 'unit', unitId)),
+        );
+  const parentKey = parentKeyOf(parent.subDistrictId, { kind: parent.kind, id: parent.id }, kind);
+  return candidates
+    .filter(
+      (record): record is RegistryRecord =>
+        record !== undefined &&
+        record.parentKey === parentKey &&
+        inTenancy(caller, record) &&
+        (page.sortKeyPrefix === undefined || record.sortKey.startsWith(page.sortKeyPrefix)),
+    )
+    .sort((a, b) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0));
 };
 
 /** Applies a patch when If-Match names the current version: 428-style misuse is a 400, a stale one 412. */

@@ -14,7 +14,6 @@ import {
 } from 'dynamodb-toolbox';
 import { writeBatch } from '../shared/batch.js';
 import { ConflictError, PreconditionFailedError } from '../shared/errors.js';
-import { decodeCursor, encodeCursor } from '../shared/pagination.js';
 import { CivicTable } from '../shared/table.js';
 import type { Ancestry, Kind } from './domain.js';
 
@@ -116,8 +115,8 @@ export const replaceRecord = async <T>(
 /** Lists a parent's children of one kind in sort-key order, a page at a time. */
 export const listRecords = async <T = Record<string, unknown>>(
   parentKey: string,
-  options: { limit: number; cursor?: string; sortKeyPrefix?: string },
-): Promise<{ items: RegistryRecord<T>[]; nextCursor?: string }> => {
+  options: { limit: number; startKey?: Record<string, unknown>; sortKeyPrefix?: string },
+): Promise<{ items: RegistryRecord<T>[]; lastKey?: Record<string, unknown> }> => {
   const { Items = [], LastEvaluatedKey } = await CivicTable.build(QueryCommand)
     .entities(RegistryRecordEntity)
     .query({
@@ -125,9 +124,9 @@ export const listRecords = async <T = Record<string, unknown>>(
       partition: parentKey,
       ...(options.sortKeyPrefix ? { range: { beginsWith: options.sortKeyPrefix } } : {}),
     })
-    .options({ limit: options.limit, exclusiveStartKey: decodeCursor(options.cursor) as never })
+    .options({ limit: options.limit, exclusiveStartKey: options.startKey as never })
     .send();
-  return { items: Items as RegistryRecord<T>[], nextCursor: encodeCursor(LastEvaluatedKey) };
+  return { items: Items as RegistryRecord<T>[], lastKey: LastEvaluatedKey };
 };
 
 /** Every child of one kind (for imports that compare a whole area). */
@@ -135,12 +134,12 @@ export const listAllRecords = async <T = Record<string, unknown>>(
   parentKey: string,
 ): Promise<RegistryRecord<T>[]> => {
   const all: RegistryRecord<T>[] = [];
-  let cursor: string | undefined;
+  let startKey: Record<string, unknown> | undefined;
   do {
-    const page = await listRecords<T>(parentKey, { limit: 1000, cursor });
+    const page = await listRecords<T>(parentKey, { limit: 1000, startKey });
     all.push(...page.items);
-    cursor = page.nextCursor;
-  } while (cursor !== undefined);
+    startKey = page.lastKey;
+  } while (startKey !== undefined);
   return all;
 };
 

@@ -8,6 +8,7 @@ import type {
 } from 'aws-lambda';
 import type { z } from 'zod';
 import { type Caller, callerFromClaims, type Role } from './auth.js';
+import { cursorScope, openCursor, type StartKey, sealCursor } from './cursor.js';
 import {
   BadRequestError,
   type FieldError,
@@ -41,10 +42,21 @@ export interface RouteSpec<
 
 type Parsed<S> = S extends Schema ? z.output<S> : undefined;
 
+/**
+ * Paging of a list route: the page size, the key to start after (from the caller's cursor, verified),
+ * and how to turn the last key a Query evaluated into the next cursor (bound to this route and caller).
+ */
+export interface Pager {
+  limit: number;
+  startKey?: StartKey;
+  next(lastKey: Readonly<Record<string, unknown>> | undefined): string | undefined;
+}
+
 export interface RouteInput<B, P, Q> {
   body: B;
   params: P;
   query: Q;
+  page: Pager;
   /** Undefined only on public routes. */
   caller: Caller;
   headers: Record<string, string | undefined>;
@@ -184,11 +196,20 @@ const parseRequest = <
       }
     }
 
+    const params = parsePart('params', spec.params, event.pathParameters ?? {});
+    const query = parsePart('query', spec.query, event.queryStringParameters ?? {});
+    const { cursor, limit, ...filters } = (query ?? {}) as Record<string, unknown>;
+    const scope = cursorScope(event.routeKey, (params ?? {}) as Record<string, unknown>, filters, caller);
     internal.set(event, {
       text,
       body: parsePart('body', spec.body, rawBody),
-      params: parsePart('params', spec.params, event.pathParameters ?? {}),
-      query: parsePart('query', spec.query, event.queryStringParameters ?? {}),
+      params,
+      query,
+      page: {
+        limit: typeof limit === 'number' ? limit : 50,
+        startKey: typeof cursor === 'string' ? openCursor(scope, cursor) : undefined,
+        next: (lastKey) => sealCursor(scope, lastKey),
+      },
       caller: caller as Caller,
       headers: event.headers ?? {},
       event,

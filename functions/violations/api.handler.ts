@@ -41,17 +41,17 @@ const loadViolation = async (
   return stored;
 };
 
-export const listViolations = httpRoute(r.listViolations, async ({ caller, query }) => {
+export const listViolations = httpRoute(r.listViolations, async ({ caller, query, page: paging }) => {
   const page = await queryViolations<Violation, WorkOrder>(caller.subDistrictId as string, {
     since: query.since,
-    limit: query.limit,
-    cursor: query.cursor,
+    limit: paging.limit,
+    startKey: paging.startKey,
   });
   const items = page.items
     .filter((item) => (query.compoundId ? item.compoundId === query.compoundId : true))
     .filter((item) => (query.status ? item.violation.status === query.status : true))
     .map(present);
-  return json(200, { items, nextCursor: page.nextCursor });
+  return json(200, { items, nextCursor: paging.next(page.lastKey) });
 });
 
 export const getViolation = httpRoute(r.getViolation, async ({ caller, params }) =>
@@ -126,17 +126,17 @@ export const listScenarios = httpRoute(r.listScenarios, async ({ caller, params 
 export const violationStats = httpRoute(r.violationStats, async ({ caller, query }) => {
   const to = query.to ?? new Date().toISOString();
   const violations: Violation[] = [];
-  let cursor: string | undefined;
+  let startKey: Record<string, unknown> | undefined;
   do {
     // Changed since `from` covers everything opened since then; the filter below keeps those opened in range.
     const page = await queryViolations<Violation, WorkOrder>(caller.subDistrictId as string, {
       since: query.from,
       limit: 100,
-      cursor,
+      startKey,
     });
     violations.push(...page.items.map((item) => item.violation));
-    cursor = page.nextCursor;
-  } while (cursor !== undefined);
+    startKey = page.lastKey;
+  } while (startKey !== undefined);
   const selected = violations.filter(
     (v) =>
       v.openedAt >= query.from &&

@@ -13,7 +13,6 @@ import {
 } from 'dynamodb-toolbox';
 import { type AttributeMap, getItems, putItems } from '../shared/batch.js';
 import { MARSHALL_OPTIONS, rawDynamoDbClient } from '../shared/clients.js';
-import { decodeCursor, encodeCursor } from '../shared/pagination.js';
 import { CivicTable } from '../shared/table.js';
 import type { IngestDecision } from './domain.js';
 
@@ -175,22 +174,26 @@ export const recordIngestBatch = async (records: IngestRecord[], seen: Seen[] = 
 };
 
 /** Newest first. */
-export const listTelemetry = async (thingName: string, limit: number, cursor?: string) => {
+export const listTelemetry = async (thingName: string, limit: number, startKey?: Record<string, unknown>) => {
   const { Items = [], LastEvaluatedKey } = await CivicTable.build(QueryCommand)
     .entities(TelemetryEntity)
     .query({ partition: `THING#${thingName}`, range: { beginsWith: 'TEL#' } })
-    .options({ reverse: true, limit, exclusiveStartKey: decodeCursor(cursor) as never })
+    .options({ reverse: true, limit, exclusiveStartKey: startKey as never })
     .send();
-  return { items: Items, nextCursor: encodeCursor(LastEvaluatedKey) };
+  return { items: Items, lastKey: LastEvaluatedKey };
 };
 
-export const listRejectedTelemetry = async (compoundId: string, limit: number, cursor?: string) => {
+export const listRejectedTelemetry = async (
+  compoundId: string,
+  limit: number,
+  startKey?: Record<string, unknown>,
+) => {
   const { Items = [], LastEvaluatedKey } = await CivicTable.build(QueryCommand)
     .entities(RejectedTelemetryEntity)
     .query({ partition: `REJECTED#${compoundId}` })
-    .options({ reverse: true, limit, exclusiveStartKey: decodeCursor(cursor) as never })
+    .options({ reverse: true, limit, exclusiveStartKey: startKey as never })
     .send();
-  return { items: Items, nextCursor: encodeCursor(LastEvaluatedKey) };
+  return { items: Items, lastKey: LastEvaluatedKey };
 };
 
 /**
@@ -509,7 +512,7 @@ export const putViolation = async <V, W>(
 /** Violations of a sub-district changed at or after `since`, oldest change first (for polling). */
 export const listViolations = async <V, W>(
   subDistrictId: string,
-  options: { since?: string; limit: number; cursor?: string },
+  options: { since?: string; limit: number; startKey?: Record<string, unknown> },
 ) => {
   const { Items = [], LastEvaluatedKey } = await CivicTable.build(QueryCommand)
     .entities(ViolationEntity)
@@ -518,9 +521,9 @@ export const listViolations = async <V, W>(
       partition: `VIOLATIONS#${subDistrictId}`,
       ...(options.since ? { range: { gte: options.since } } : {}),
     })
-    .options({ limit: options.limit, exclusiveStartKey: decodeCursor(options.cursor) as never })
+    .options({ limit: options.limit, exclusiveStartKey: options.startKey as never })
     .send();
-  return { items: Items as unknown as StoredViolation<V, W>[], nextCursor: encodeCursor(LastEvaluatedKey) };
+  return { items: Items as unknown as StoredViolation<V, W>[], lastKey: LastEvaluatedKey };
 };
 
 export const getOverrides = async (subDistrictId: string, compoundId: string) => {

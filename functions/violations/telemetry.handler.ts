@@ -1,11 +1,21 @@
 /** The telemetry read routes; each export is one route of routes.ts. */
+import { loadVisible } from '../registry/service.js';
+import { getDeviceDirectory } from '../registry/store.js';
+import { NotFoundError } from '../shared/errors.js';
 import { httpRoute, json } from '../shared/http.js';
 import { violationsRoutes as r } from './routes.js';
 import * as store from './store.js';
 
-/** GET /compounds/{compoundId}/devices/{thingName}/telemetry — newest first. */
-export const listTelemetry = httpRoute(r.listTelemetry, async ({ params, query }) => {
-  const page = await store.listTelemetry(params.thingName, query.limit, query.cursor);
+/**
+ * GET /compounds/{compoundId}/devices/{thingName}/telemetry — newest first. Thing names are global in
+ * IoT and compound ids are a namespace per sub-district, so the device must be the caller's, in that
+ * compound, before its telemetry is read.
+ */
+export const listTelemetry = httpRoute(r.listTelemetry, async ({ caller, params, page: paging }) => {
+  const device = await loadVisible(caller, 'device', params.thingName);
+  if (device.compoundId !== params.compoundId)
+    throw new NotFoundError(`No device ${params.thingName} in compound ${params.compoundId}.`);
+  const page = await store.listTelemetry(params.thingName, paging.limit, paging.startKey);
   const items = page.items
     .filter((item) => item.compoundId === params.compoundId)
     .map(({ thingName, compoundId, signal, observedAt, receivedAt, seq, fields }) => ({
@@ -17,18 +27,35 @@ export const listTelemetry = httpRoute(r.listTelemetry, async ({ params, query }
       seq,
       fields,
     }));
-  return json(200, { items, nextCursor: page.nextCursor });
+  return json(200, { items, nextCursor: paging.next(page.lastKey) });
 });
 
-/** GET /compounds/{compoundId}/rejected-telemetry — what devices sent that could not be used, and why. */
-export const listRejectedTelemetry = httpRoute(r.listRejectedTelemetry, async ({ params, query }) => {
-  const page = await store.listRejectedTelemetry(params.compoundId, query.limit, query.cursor);
-  const items = page.items.map(({ receivedAt, clientId, topic, reason, payloadBase64 }) => ({
-    receivedAt,
-    clientId,
-    topic,
-    reason,
-    payloadBase64,
-  }));
-  return json(200, { items, nextCursor: page.nextCursor });
-});
+/**
+ * GET /compounds/{compoundId}/rejected-telemetry — what devices sent that could not be used, and why.
+ * Rejected messages are kept by the compound their topic named, which a device of another sub-district
+ * may also use: only those from the caller's sub-district's devices are shown.
+ */
+export const listRejectedTelemetry = httpRoute(
+  r.listRejectedTelemetry,
+  async ({ caller, params, page: paging }) => {
+    const compound = await loadVisible(caller, 'compound', params.compoundId);
+    const page = await store.listRejectedTelemetry(params.compoundId, paging.limit, paging.startKey);
+    const senders = new Map(
+      await Promise.all(
+        [...new Set(page.items.map((item) => item.clientId))].map(
+          async (clientId) => [clientId, (await getDeviceDirectory(clientId))?.subDistrictId] as const,
+        ),
+      ),
+    );
+    const items = page.items
+      .filter((item) => senders.get(item.clientId) === compound.subDistrictId)
+      .map(({ receivedAt, clientId, topic, reason, payloadBase64 }) => ({
+        receivedAt,
+        clientId,
+        topic,
+        reason,
+        payloadBase64,
+      }));
+    return json(200, { items, nextCursor: paging.next(page.lastKey) });
+  },
+);

@@ -205,6 +205,29 @@ describe('CivicCell template', () => {
     expect(Object.keys(resources).length).toBeLessThan(500);
   });
 
+  it('seals list cursors with a generated secret every route function gets by dynamic reference', () => {
+    template.resourceCountIs('AWS::SecretsManager::Secret', 1);
+    template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      GenerateSecretString: Match.objectLike({ PasswordLength: 64 }),
+    });
+    const routeFunctions = Object.values(template.findResources('AWS::Lambda::Function')).filter(
+      (fn) => fn.Properties.Handler === 'index.dispatch',
+    );
+    expect(routeFunctions.length).toBeGreaterThan(0);
+    for (const fn of routeFunctions) {
+      expect(fn.Properties.Environment.Variables.CURSOR_KEY).toEqual({
+        'Fn::Join': [
+          '',
+          [
+            '{{resolve:secretsmanager:',
+            { Ref: expect.stringMatching(/^DataCursorKey/) },
+            ':SecretString:::}}',
+          ],
+        ],
+      });
+    }
+  });
+
   it('puts every route behind the Cognito JWT authorizer except the $default 404 route and the OpenAPI document', () => {
     const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route'));
     const keys = routes.map((route) => route.Properties.RouteKey).sort();
@@ -282,6 +305,7 @@ describe('cdk-nag', () => {
       'civic-cell-stack.ts',
       'civic-function.ts',
       'data.ts',
+      'timers.ts',
       'identity.ts',
       'api.ts',
       'violations.ts',

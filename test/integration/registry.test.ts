@@ -294,4 +294,47 @@ describe('registry: roster import, optimistic concurrency, tenancy', () => {
       subDistrictId: 'sd-other-2',
     });
   });
+
+  it('pages with sealed cursors: the next page follows, a forged, changed or foreign cursor answers 400', async () => {
+    const first = await api(`/areas/${AREA}/units?limit=2`);
+    expect(first.body.items).toHaveLength(2);
+    const cursor = first.body.nextCursor as string;
+    const second = await api(`/areas/${AREA}/units?limit=2&cursor=${encodeURIComponent(cursor)}`);
+    expect(second.status).toBe(200);
+    expect([...first.body.items, ...second.body.items].map((unit: { id: string }) => unit.id)).toHaveLength(
+      3,
+    );
+    const other = await cloud.token({ role: 'street-office', subDistrictId: 'sd-test', sub: 'someone-else' });
+    const forged = Buffer.from('{"pk":1}').toString('base64url');
+    const changed = `${cursor.slice(0, 5)}${cursor[5] === 'A' ? 'B' : 'A'}${cursor.slice(6)}`;
+    for (const [what, query, token] of [
+      ['forged', `cursor=${forged}`, office],
+      ['changed', `cursor=${encodeURIComponent(changed)}`, office],
+      ['another caller’s', `cursor=${encodeURIComponent(cursor)}`, other],
+      ['another list’s', `cursor=${encodeURIComponent(cursor)}&building=1`, office],
+    ] as const) {
+      const answer = await api(`/areas/${AREA}/units?limit=2&${query}`, { token });
+      expect({ what, status: answer.status }).toEqual({ what, status: 400 });
+      expect(answer.body.errors).toEqual([{ pointer: '/query/cursor', detail: expect.any(String) }]);
+    }
+  });
+
+  it('lists an owner their own units in one page, never empty pages of other people’s', async () => {
+    const owners = (await api(`/areas/${AREA}/owners`)).body.items as { id: string; name: string }[];
+    const zhang = owners.find((owner) => owner.name === '张伟') as { id: string };
+    const token = await cloud.token({
+      role: 'owner',
+      subDistrictId: 'sd-test',
+      compoundIds: ['lane'],
+      areaIds: [AREA],
+      ownerId: zhang.id,
+    });
+    const page = await api(`/areas/${AREA}/units?limit=1`, { token });
+    expect(page.status).toBe(200);
+    expect(page.body.items.map((unit: { room: string }) => unit.room).sort()).toEqual(['101', '201']);
+    expect(page.body.nextCursor).toBeUndefined();
+    expect((await api(`/areas/${AREA}/owners?limit=1`, { token })).body.items).toEqual([
+      expect.objectContaining({ id: zhang.id }),
+    ]);
+  });
 });

@@ -883,7 +883,11 @@ describe('tenancy matrix: every registry and meetings route × every role × own
                   developerHeld: false,
                 }
               : record.kind === 'owner'
-                ? { name: `业主 ${record.id}`, phone: '13800001234' }
+                ? {
+                    name: `业主 ${record.id}`,
+                    phone: '13800001234',
+                    unitIds: [record.id.replace(/^own-(\w)(\d)$/, 'unit-$1-$2')],
+                  }
                 : { type: 'geomagnetic-sensor', zoneId: 'fire-lane', position };
           const sortKey = record.kind === 'unit' ? `1#${data.room}` : record.id;
           return client.send(
