@@ -11,7 +11,7 @@
  * - a meeting is noticed at least 15 days before voting opens (an area's rules may say more);
  * - items 6–8 of art. 278 need ≥ 3/4, the others > 1/2 (see tally.ts).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { inTenancy } from '../registry/domain.js';
 import type { Caller, Role } from '../shared/auth.js';
 import { type Area, areaToHundredths, formatArea } from '../shared/decimal.js';

@@ -1,5 +1,5 @@
 /** The meetings feature's HTTP routes: roles, schemas and handler of each (see shared/routes.ts). */
-import { z } from 'zod';
+import * as z from 'zod';
 import { pageQuerySchema } from '../shared/pagination.js';
 import { defineRoute } from '../shared/routes.js';
 import {

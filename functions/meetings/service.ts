@@ -18,7 +18,7 @@ import {
   TaskDoesNotExist,
   TaskTimedOut,
 } from '@aws-sdk/client-sfn';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { inTenancy } from '../registry/domain.js';
 import { loadVisible } from '../registry/service.js';
 import { getRecord, listAllRecords, parentKeyOf, type RegistryRecord } from '../registry/store.js';

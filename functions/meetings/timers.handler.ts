@@ -1,6 +1,6 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConflictError, NotFoundError } from '../shared/errors.js';
 import { logger } from '../shared/observability.js';
 import { closeVoting, openVoting } from './service.js';

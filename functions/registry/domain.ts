@@ -6,7 +6,7 @@
  * Tenancy is decided on each record's ancestry (sub-district, compound, area, company, owners) against
  * the caller's verified claims, so no request body can widen what a caller reaches.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Caller, Role } from '../shared/auth.js';
 
 export const KINDS = [

@@ -1,5 +1,5 @@
 /** The registry's HTTP routes: roles, schemas and handler of each (see shared/routes.ts). */
-import { z } from 'zod';
+import * as z from 'zod';
 import { pageQuerySchema } from '../shared/pagination.js';
 import { defineRoute } from '../shared/routes.js';
 import {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** The roles are the user pool's groups; a token carries them in `cognito:groups`. */
 export const ROLES = [

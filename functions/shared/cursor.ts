@@ -7,7 +7,7 @@
  * table.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Caller } from './auth.js';
 import { requireEnv } from './env.js';
 import { BadRequestError } from './errors.js';

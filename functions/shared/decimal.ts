@@ -3,7 +3,7 @@
  * never floating point: an `Area` is a canonical string with exactly two decimals ("89.30"), held as a
  * bigint count of hundredths for arithmetic. One canonical form means equality is string equality.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** A canonical exact area in m²: digits, a dot, exactly two decimals, no leading zeros ("0.50", "89.30"). */
 export type Area = string & { readonly __brand: 'Area' };

@@ -6,7 +6,7 @@ import type {
   APIGatewayProxyStructuredResultV2,
   Context,
 } from 'aws-lambda';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { type Caller, callerFromClaims, type Role } from './auth.js';
 import { cursorScope, openCursor, type StartKey, sealCursor } from './cursor.js';
 import {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { deviceRoutes, registryRoutes, rosterRoutes } from '../registry/routes.js';
 import { violationsRoutes } from '../violations/routes.js';
 import { CATALOGUES } from './api.handler.js';

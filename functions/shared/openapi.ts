@@ -2,7 +2,7 @@
  * The OpenAPI 3.1 document of the HTTP API, generated from the route catalogues and their zod schemas,
  * so the published contract is the one the handlers validate against. Pure: no I/O, no AWS import.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { RouteDefinition } from './routes.js';
 
 type JsonSchema = Record<string, unknown>;

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Query parameters every list route accepts. */
 export const pageQuerySchema = z

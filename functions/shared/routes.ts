@@ -4,7 +4,7 @@
  * it, the OpenAPI document is generated from it, and the tenancy tests enumerate it. Imports only
  * schemas, so infra/ and tests can read it without loading any handler.
  */
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { Role } from './auth.js';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';

@@ -3,7 +3,7 @@
  * Devices publish JSON on dt/civic/<compound>/<thing>/<signal>; delivery is at least once, so the key
  * of a stored message is derived from the message itself and a redelivery lands on the same item.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** AWS IoT thing names: letters, digits, colon, underscore, hyphen; 1–128 characters. */
 export const thingNameSchema = z.string().regex(/^[A-Za-z0-9:_-]{1,128}$/, 'Not a valid thing name');

@@ -1,7 +1,7 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { SQSBatchResponse } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { DeviceDirectoryEntry } from '../registry/store.js';
 import { requireEnv } from '../shared/env.js';
 import { ProblemError } from '../shared/errors.js';

@@ -3,7 +3,7 @@
  * deadlines, and how a case escalates. The catalogue is versioned; a street office tunes a scenario per
  * compound with an override, never by editing the catalogue. Pure: no I/O, no clock.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { DEVICE_TYPES, ZONE_KINDS } from '../registry/domain.js';
 import { signalSchema } from './domain.js';
 

@@ -1,6 +1,6 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
-import { z } from 'zod';
+import * as z from 'zod';
 import { logger } from '../shared/observability.js';
 import { onAbsenceSweep, onTimer, type TimerEvent } from './loop.js';
 
