@@ -16,6 +16,8 @@ export const BUNDLING = {
   minify: true,
   sourceMap: true,
   mainFields: ['module', 'main'],
+  /** Modules replaced in every bundle (see functions/shared/lambda-credentials.ts). */
+  alias: { '@aws-sdk/credential-provider-node': 'functions/shared/lambda-credentials.ts' },
   /** ESM bundles of CommonJS dependencies still call require() for Node built-ins. */
   banner:
     "import { createRequire as __civicCreateRequire } from 'node:module'; const require = __civicCreateRequire(import.meta.url);",

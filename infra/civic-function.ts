@@ -7,7 +7,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { assetHashFor, BUNDLING, FUNCTIONS_ROOT } from './bundling.js';
+import { assetHashFor, BUNDLING, FUNCTIONS_ROOT, PROJECT_ROOT } from './bundling.js';
 
 /** What every function shares: the table it stores in and where failed async invocations go. */
 export interface FunctionDefaults {
@@ -71,6 +71,9 @@ export class CivicFunction extends NodejsFunction {
         externalModules: [],
         mainFields: [...BUNDLING.mainFields],
         banner: BUNDLING.banner,
+        esbuildArgs: Object.fromEntries(
+          Object.entries(BUNDLING.alias).map(([module, file]) => [`--alias:${module}`, path.join(PROJECT_ROOT, file)]),
+        ),
       },
     });
     Validations.of(this).acknowledge({
