@@ -32,13 +32,15 @@ export const listTelemetry = httpRoute(r.listTelemetry, async ({ caller, params,
 
 /**
  * GET /compounds/{compoundId}/rejected-telemetry — what devices sent that could not be used, and why.
- * Rejected messages are kept by the compound their topic named, which a device of another sub-district
- * may also use: only those from the caller's sub-district's devices are shown.
+ * Rejected messages are kept by the compound their topic named, which need not be the device's own (a
+ * device publishing under another compound's topic is one of the reasons) and which a sub-district
+ * cannot claim (compound ids are a namespace per sub-district, topics are not): only the messages of the
+ * caller's sub-district's devices are shown.
  */
 export const listRejectedTelemetry = httpRoute(
   r.listRejectedTelemetry,
   async ({ caller, params, page: paging }) => {
-    const compound = await loadVisible(caller, 'compound', params.compoundId);
+    if (caller.subDistrictId === undefined) throw new NotFoundError(`No compound ${params.compoundId}.`);
     const page = await store.listRejectedTelemetry(params.compoundId, paging.limit, paging.startKey);
     const senders = new Map(
       await Promise.all(
@@ -48,7 +50,7 @@ export const listRejectedTelemetry = httpRoute(
       ),
     );
     const items = page.items
-      .filter((item) => senders.get(item.clientId) === compound.subDistrictId)
+      .filter((item) => senders.get(item.clientId) === caller.subDistrictId)
       .map(({ receivedAt, clientId, topic, reason, payloadBase64 }) => ({
         receivedAt,
         clientId,

@@ -297,6 +297,15 @@ describe('fire lane: sensor → violation → work order on the handheld → ack
     });
     expect(rejected.reason).toContain('belongs to another compound');
     expect(await violationsOf('fl-sensor-e')).toEqual([]);
+    // Another sub-district's office, with a compound of the same id, sees none of it.
+    const ownToken = token;
+    token = await cloud.token({ role: 'street-office', subDistrictId: 'sd-elsewhere' });
+    expect((await api('/compounds', 'POST', { compoundId: COMPOUND, name: 'same id' })).status).toBe(201);
+    const foreign = await api('/compounds/yaojiang/rejected-telemetry');
+    expect(foreign.status).toBe(200);
+    expect(foreign.body.items).toEqual([]);
+    expect((await api(`/compounds/${COMPOUND}/devices/fl-sensor-e/telemetry`)).status).toBe(404);
+    token = ownToken;
   });
 
   it('gives the command centre statistics over the period', async () => {
