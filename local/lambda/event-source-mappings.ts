@@ -133,6 +133,9 @@ export const startEventSourceMappings = (options: EventSourceMappingsOptions): E
       return;
     }
     for (const message of batch) if (!failed.has(message.messageId)) queue.delete(message.receiptHandle);
+    // Durable queues: the batch is settled once its deletes are stored.
+    const flushed = queue.flushed();
+    if (flushed !== undefined) await flushed;
   };
 
   const poll = async (mapping: EventSourceMappingSpec, queue: Queue) => {
@@ -140,7 +143,14 @@ export const startEventSourceMappings = (options: EventSourceMappingsOptions): E
     while (!stopping.signal.aborted && !queue.closed) {
       const batch = await collect(mapping, queue);
       if (batch.length === 0) continue;
-      const settled = deliver(mapping, queue, batch).finally(() => inFlight.delete(settled));
+      // Durable queues: the receives (counts, visibility) are stored before the function sees the batch,
+      // so a crash during the invocation still counts toward the redrive policy.
+      const flushed = queue.flushed();
+      const settled = (
+        flushed === undefined
+          ? deliver(mapping, queue, batch)
+          : flushed.then(() => deliver(mapping, queue, batch))
+      ).finally(() => inFlight.delete(settled));
       inFlight.add(settled);
       await settled;
     }

@@ -7,6 +7,7 @@ import {
   md5OfAttributes,
 } from './attributes.js';
 import { invalidParameter, SqsError } from './errors.js';
+import type { MoveTask } from './move-tasks.js';
 import type { MessageSystemAttributes, Queue, ReceivedMessage, SendMessageInput } from './queue.js';
 import type { SqsService } from './service.js';
 
@@ -77,6 +78,13 @@ const requests = {
     MaxResults: integer.optional(),
   }),
   PurgeQueue: z.object({ QueueUrl: z.string() }),
+  StartMessageMoveTask: z.object({
+    SourceArn: z.string(),
+    DestinationArn: z.string().optional(),
+    MaxNumberOfMessagesPerSecond: integer.optional(),
+  }),
+  ListMessageMoveTasks: z.object({ SourceArn: z.string(), MaxResults: integer.optional() }),
+  CancelMessageMoveTask: z.object({ TaskHandle: z.string() }),
 };
 
 export type OperationName = keyof typeof requests;
@@ -297,128 +305,177 @@ const queueAttributes = (queue: Queue, names: string[]): Record<string, string> 
   );
 };
 
+const wireMoveTask = (task: MoveTask) => ({
+  TaskHandle: task.status === 'RUNNING' ? task.taskHandle : undefined,
+  Status: task.status,
+  SourceArn: task.sourceArn,
+  DestinationArn: task.destinationArn,
+  MaxNumberOfMessagesPerSecond: task.maxNumberOfMessagesPerSecond,
+  ApproximateNumberOfMessagesMoved: task.approximateNumberOfMessagesMoved,
+  ApproximateNumberOfMessagesToMove: task.approximateNumberOfMessagesToMove,
+  FailureReason: task.failureReason,
+  StartedTimestamp: task.startedTimestamp,
+});
+
 /**
  * The served SQS operations, each taking the parsed JSON body. ReceiveMessage long-polls: `signal` ends
- * the wait early when the client goes away or the server stops.
+ * the wait early when the client goes away or the server stops. With a journal (durable queues) an
+ * operation that changes messages answers only once the change is stored.
  */
-export const createOperations = (service: SqsService) => ({
-  SendMessage: (body: unknown) => {
-    const { QueueUrl, ...fields } = parse(requests.SendMessage, body);
-    const queue = service.queue(QueueUrl);
-    return sendResult(queue, sendInput(fields));
-  },
+export const createOperations = (service: SqsService) => {
+  const durably = <T>(result: T): T | Promise<T> => {
+    const flushed = service.flushed();
+    return flushed === undefined ? result : flushed.then(() => result);
+  };
+  return {
+    SendMessage: (body: unknown) => {
+      const { QueueUrl, ...fields } = parse(requests.SendMessage, body);
+      const queue = service.queue(QueueUrl);
+      return durably(sendResult(queue, sendInput(fields)));
+    },
 
-  SendMessageBatch: (body: unknown) => {
-    const { QueueUrl, Entries } = parse(requests.SendMessageBatch, body);
-    const queue = service.queue(QueueUrl);
-    checkBatch(Entries);
-    const total = Entries.reduce(
-      (sum, entry) =>
-        sum + Buffer.byteLength(entry.MessageBody) + attributesSize(entry.MessageAttributes ?? {}),
-      0,
-    );
-    if (total > MAX_BATCH_BYTES) {
-      throw new SqsError(
-        'BatchRequestTooLong',
-        `Batch requests cannot be longer than ${MAX_BATCH_BYTES} bytes. You have sent ${total} bytes.`,
+    SendMessageBatch: (body: unknown) => {
+      const { QueueUrl, Entries } = parse(requests.SendMessageBatch, body);
+      const queue = service.queue(QueueUrl);
+      checkBatch(Entries);
+      const total = Entries.reduce(
+        (sum, entry) =>
+          sum + Buffer.byteLength(entry.MessageBody) + attributesSize(entry.MessageAttributes ?? {}),
+        0,
       );
-    }
-    return eachEntry(Entries, ({ Id: _, ...fields }) => sendResult(queue, sendInput(fields)));
-  },
+      if (total > MAX_BATCH_BYTES) {
+        throw new SqsError(
+          'BatchRequestTooLong',
+          `Batch requests cannot be longer than ${MAX_BATCH_BYTES} bytes. You have sent ${total} bytes.`,
+        );
+      }
+      return durably(eachEntry(Entries, ({ Id: _, ...fields }) => sendResult(queue, sendInput(fields))));
+    },
 
-  ReceiveMessage: async (body: unknown, signal?: AbortSignal) => {
-    const request = parse(requests.ReceiveMessage, body);
-    const queue = service.queue(request.QueueUrl);
-    const systemNames = [...(request.AttributeNames ?? []), ...(request.MessageSystemAttributeNames ?? [])];
-    checkNames(systemNames, SYSTEM_ATTRIBUTE_NAMES);
-    const messages = await queue.receiveWait({
-      maxNumberOfMessages: request.MaxNumberOfMessages,
-      visibilityTimeoutSeconds: request.VisibilityTimeout,
-      waitTimeSeconds: request.WaitTimeSeconds,
-      signal,
-    });
-    const patterns = request.MessageAttributeNames ?? [];
-    return messages.length === 0
-      ? {}
-      : { Messages: messages.map((message) => wireMessage(message, systemNames, patterns)) };
-  },
+    ReceiveMessage: async (body: unknown, signal?: AbortSignal) => {
+      const request = parse(requests.ReceiveMessage, body);
+      const queue = service.queue(request.QueueUrl);
+      const systemNames = [...(request.AttributeNames ?? []), ...(request.MessageSystemAttributeNames ?? [])];
+      checkNames(systemNames, SYSTEM_ATTRIBUTE_NAMES);
+      const messages = await queue.receiveWait({
+        maxNumberOfMessages: request.MaxNumberOfMessages,
+        visibilityTimeoutSeconds: request.VisibilityTimeout,
+        waitTimeSeconds: request.WaitTimeSeconds,
+        signal,
+      });
+      const patterns = request.MessageAttributeNames ?? [];
+      // A receive counts (receive count, visibility) once it is stored: only then is the message handed out.
+      const flushed = messages.length > 0 ? service.flushed() : undefined;
+      if (flushed !== undefined) await flushed;
+      return messages.length === 0
+        ? {}
+        : { Messages: messages.map((message) => wireMessage(message, systemNames, patterns)) };
+    },
 
-  DeleteMessage: (body: unknown) => {
-    const { QueueUrl, ReceiptHandle } = parse(requests.DeleteMessage, body);
-    service.queue(QueueUrl).delete(ReceiptHandle);
-    return {};
-  },
+    DeleteMessage: (body: unknown) => {
+      const { QueueUrl, ReceiptHandle } = parse(requests.DeleteMessage, body);
+      service.queue(QueueUrl).delete(ReceiptHandle);
+      return durably({});
+    },
 
-  DeleteMessageBatch: (body: unknown) => {
-    const { QueueUrl, Entries } = parse(requests.DeleteMessageBatch, body);
-    const queue = service.queue(QueueUrl);
-    checkBatch(Entries);
-    return eachEntry(Entries, ({ ReceiptHandle }) => {
-      queue.delete(ReceiptHandle);
-      return {};
-    });
-  },
-
-  ChangeMessageVisibility: (body: unknown) => {
-    const { QueueUrl, ReceiptHandle, VisibilityTimeout } = parse(requests.ChangeMessageVisibility, body);
-    service.queue(QueueUrl).changeVisibility(ReceiptHandle, VisibilityTimeout);
-    return {};
-  },
-
-  ChangeMessageVisibilityBatch: (body: unknown) => {
-    const { QueueUrl, Entries } = parse(requests.ChangeMessageVisibilityBatch, body);
-    const queue = service.queue(QueueUrl);
-    checkBatch(Entries);
-    return eachEntry(Entries, ({ ReceiptHandle, VisibilityTimeout }) => {
-      queue.changeVisibility(ReceiptHandle, VisibilityTimeout);
-      return {};
-    });
-  },
-
-  GetQueueUrl: (body: unknown) => {
-    const { QueueName, QueueOwnerAWSAccountId } = parse(requests.GetQueueUrl, body);
-    const owner = QueueOwnerAWSAccountId ?? LOCAL_ACCOUNT;
-    const queue = owner === LOCAL_ACCOUNT ? service.findQueue(QueueName) : undefined;
-    if (queue === undefined) throw new SqsError('QueueDoesNotExist', 'The specified queue does not exist.');
-    return { QueueUrl: queue.url };
-  },
-
-  GetQueueAttributes: (body: unknown) => {
-    const { QueueUrl, AttributeNames = [] } = parse(requests.GetQueueAttributes, body);
-    const queue = service.queue(QueueUrl);
-    checkNames(AttributeNames, QUEUE_ATTRIBUTE_NAMES);
-    const attributes = queueAttributes(queue, AttributeNames);
-    return Object.keys(attributes).length === 0 ? {} : { Attributes: attributes };
-  },
-
-  ListQueues: (body: unknown) => {
-    const { QueueNamePrefix = '', NextToken, MaxResults } = parse(requests.ListQueues, body);
-    if (MaxResults !== undefined && (MaxResults < 1 || MaxResults > 1000))
-      throw invalidParameter(
-        `Value ${MaxResults} for parameter MaxResults is invalid. Reason: Must be between 1 and 1000.`,
+    DeleteMessageBatch: (body: unknown) => {
+      const { QueueUrl, Entries } = parse(requests.DeleteMessageBatch, body);
+      const queue = service.queue(QueueUrl);
+      checkBatch(Entries);
+      return durably(
+        eachEntry(Entries, ({ ReceiptHandle }) => {
+          queue.delete(ReceiptHandle);
+          return {};
+        }),
       );
-    if (NextToken !== undefined && MaxResults === undefined)
-      throw invalidParameter('MaxResults is a mandatory parameter when you provide a value for NextToken.');
-    const urls = service.queues
-      .filter((queue) => queue.name.startsWith(QueueNamePrefix))
-      .sort((a, b) => a.name.localeCompare(b.name))
-      .map((queue) => queue.url);
-    // The token is the position to resume from; AWS's are opaque too.
-    const start = NextToken === undefined ? 0 : Number(Buffer.from(NextToken, 'base64url').toString());
-    if (!Number.isInteger(start) || start < 0) throw invalidParameter('Invalid NextToken value.');
-    const end = MaxResults === undefined ? Math.min(urls.length, 1000) : start + MaxResults;
-    const page = urls.slice(start, end);
-    return {
-      ...(page.length > 0 ? { QueueUrls: page } : {}),
-      ...(MaxResults !== undefined && end < urls.length
-        ? { NextToken: Buffer.from(String(end)).toString('base64url') }
-        : {}),
-    };
-  },
+    },
 
-  PurgeQueue: (body: unknown) => {
-    const { QueueUrl } = parse(requests.PurgeQueue, body);
-    service.queue(QueueUrl).purge();
-    return {};
-  },
-});
+    ChangeMessageVisibility: (body: unknown) => {
+      const { QueueUrl, ReceiptHandle, VisibilityTimeout } = parse(requests.ChangeMessageVisibility, body);
+      service.queue(QueueUrl).changeVisibility(ReceiptHandle, VisibilityTimeout);
+      return durably({});
+    },
+
+    ChangeMessageVisibilityBatch: (body: unknown) => {
+      const { QueueUrl, Entries } = parse(requests.ChangeMessageVisibilityBatch, body);
+      const queue = service.queue(QueueUrl);
+      checkBatch(Entries);
+      return durably(
+        eachEntry(Entries, ({ ReceiptHandle, VisibilityTimeout }) => {
+          queue.changeVisibility(ReceiptHandle, VisibilityTimeout);
+          return {};
+        }),
+      );
+    },
+
+    GetQueueUrl: (body: unknown) => {
+      const { QueueName, QueueOwnerAWSAccountId } = parse(requests.GetQueueUrl, body);
+      const owner = QueueOwnerAWSAccountId ?? LOCAL_ACCOUNT;
+      const queue = owner === LOCAL_ACCOUNT ? service.findQueue(QueueName) : undefined;
+      if (queue === undefined) throw new SqsError('QueueDoesNotExist', 'The specified queue does not exist.');
+      return { QueueUrl: queue.url };
+    },
+
+    GetQueueAttributes: (body: unknown) => {
+      const { QueueUrl, AttributeNames = [] } = parse(requests.GetQueueAttributes, body);
+      const queue = service.queue(QueueUrl);
+      checkNames(AttributeNames, QUEUE_ATTRIBUTE_NAMES);
+      const attributes = queueAttributes(queue, AttributeNames);
+      return Object.keys(attributes).length === 0 ? {} : { Attributes: attributes };
+    },
+
+    ListQueues: (body: unknown) => {
+      const { QueueNamePrefix = '', NextToken, MaxResults } = parse(requests.ListQueues, body);
+      if (MaxResults !== undefined && (MaxResults < 1 || MaxResults > 1000))
+        throw invalidParameter(
+          `Value ${MaxResults} for parameter MaxResults is invalid. Reason: Must be between 1 and 1000.`,
+        );
+      if (NextToken !== undefined && MaxResults === undefined)
+        throw invalidParameter('MaxResults is a mandatory parameter when you provide a value for NextToken.');
+      const urls = service.queues
+        .filter((queue) => queue.name.startsWith(QueueNamePrefix))
+        .sort((a, b) => a.name.localeCompare(b.name))
+        .map((queue) => queue.url);
+      // The token is the position to resume from; AWS's are opaque too.
+      const start = NextToken === undefined ? 0 : Number(Buffer.from(NextToken, 'base64url').toString());
+      if (!Number.isInteger(start) || start < 0) throw invalidParameter('Invalid NextToken value.');
+      const end = MaxResults === undefined ? Math.min(urls.length, 1000) : start + MaxResults;
+      const page = urls.slice(start, end);
+      return {
+        ...(page.length > 0 ? { QueueUrls: page } : {}),
+        ...(MaxResults !== undefined && end < urls.length
+          ? { NextToken: Buffer.from(String(end)).toString('base64url') }
+          : {}),
+      };
+    },
+
+    PurgeQueue: (body: unknown) => {
+      const { QueueUrl } = parse(requests.PurgeQueue, body);
+      service.queue(QueueUrl).purge();
+      return durably({});
+    },
+
+    StartMessageMoveTask: (body: unknown) => {
+      const request = parse(requests.StartMessageMoveTask, body);
+      const task = service.moveTasks.start(
+        request.SourceArn,
+        request.DestinationArn,
+        request.MaxNumberOfMessagesPerSecond,
+      );
+      return { TaskHandle: task.taskHandle };
+    },
+
+    ListMessageMoveTasks: (body: unknown) => {
+      const { SourceArn, MaxResults } = parse(requests.ListMessageMoveTasks, body);
+      return { Results: service.moveTasks.list(SourceArn, MaxResults).map(wireMoveTask) };
+    },
+
+    CancelMessageMoveTask: (body: unknown) => {
+      const { TaskHandle } = parse(requests.CancelMessageMoveTask, body);
+      return {
+        ApproximateNumberOfMessagesMoved:
+          service.moveTasks.cancel(TaskHandle).approximateNumberOfMessagesMoved,
+      };
+    },
+  };
+};

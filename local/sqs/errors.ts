@@ -21,6 +21,7 @@ const ERRORS = {
   InvalidAttributeName: { status: 400, queryCode: 'InvalidAttributeName' },
   InvalidMessageContents: { status: 400, queryCode: 'InvalidMessageContents' },
   UnsupportedOperation: { status: 400, queryCode: 'AWS.SimpleQueueService.UnsupportedOperation' },
+  ResourceNotFoundException: { status: 404, queryCode: 'ResourceNotFoundException' },
   // Not modelled as exception classes: the SDK raises them as SQSServiceException named after the code.
   InvalidParameterValue: { status: 400, queryCode: 'InvalidParameterValue' },
   MissingParameter: { status: 400, queryCode: 'MissingParameter' },

@@ -9,6 +9,7 @@ import { SqsService, type SqsServiceOptions } from './service.js';
 
 export type { MessageAttributes, MessageAttributeValue } from './attributes.js';
 export { SqsError } from './errors.js';
+export { DurableMessageJournal, type JournalEntry, type MessageJournal } from './journal.js';
 export type { QueueCounts, ReceivedMessage, SendMessageInput } from './queue.js';
 export { Queue } from './queue.js';
 export { SqsService } from './service.js';
@@ -28,7 +29,10 @@ export interface LocalSqs {
   readonly endpoint: string;
   /** The queues themselves, for in-process senders and consumers (rules, event source mappings, tests). */
   readonly service: SqsService;
-  /** Ends long polls and waits, stops the server; the messages are lost (they live in memory only). */
+  /**
+   * Ends long polls and waits, stops the server. In-memory queues lose their messages; with a journal
+   * they are stored already (every change is, before it is acknowledged).
+   */
   close(): Promise<void>;
 }
 
@@ -39,8 +43,10 @@ const MAX_BODY_BYTES = 2 * 1024 * 1024;
 /**
  * Amazon SQS on loopback, as `@aws-sdk/client-sqs` speaks it (AWS JSON 1.0, `X-Amz-Target: AmazonSQS.<Op>`):
  * SendMessage(Batch), ReceiveMessage (long polling included), DeleteMessage(Batch),
- * ChangeMessageVisibility(Batch), GetQueueUrl, GetQueueAttributes, ListQueues, PurgeQueue. The queues are
+ * ChangeMessageVisibility(Batch), GetQueueUrl, GetQueueAttributes, ListQueues, PurgeQueue, and the
+ * dead-letter redrive (StartMessageMoveTask, ListMessageMoveTasks, CancelMessageMoveTask). The queues are
  * the template's; operations that create, delete or reconfigure queues answer UnsupportedOperation.
+ * With `journal` every message change is stored before the operation that made it is answered.
  * Requests are not signature-checked: the endpoint only listens on loopback.
  */
 export async function startSqs(options: StartSqsOptions): Promise<LocalSqs> {

@@ -9,6 +9,7 @@ import {
   md5OfAttributes,
 } from './attributes.js';
 import { invalidParameter, SqsError } from './errors.js';
+import type { MessageJournal } from './journal.js';
 
 /** A message's system attributes, as ReceiveMessage returns them for `All` (epoch milliseconds as strings). */
 export interface MessageSystemAttributes {
@@ -67,9 +68,12 @@ export interface QueueCounts {
 export interface QueueOptions {
   /** Multiplies every visibility timeout (queue default, ReceiveMessage's, ChangeMessageVisibility's). */
   visibilityTimeoutScale: number;
+  /** Where every change to a message is recorded, to outlive the process; none: in memory only. */
+  journal?: MessageJournal;
 }
 
-interface StoredMessage {
+/** A message as the queue holds it (and the journal stores it). */
+export interface StoredMessage {
   messageId: string;
   body: string;
   md5OfBody: string;
@@ -84,7 +88,16 @@ interface StoredMessage {
   visibleAt: number;
   /** The nonce of the latest receive: only the receipt handle carrying it deletes the message. */
   receipt?: string;
+  /** Where the message stands among the others (a queue returns the oldest first), across restarts. */
+  order: number;
 }
+
+let lastOrder = 0;
+/** Increasing, also across restarts: epoch microseconds, one more than the last when they collide. */
+const nextOrder = () => {
+  lastOrder = Math.max(Date.now() * 1000, lastOrder + 1);
+  return lastOrder;
+};
 
 const MAX_VISIBILITY_TIMEOUT = 43_200;
 const MAX_DELAY = 900;
@@ -142,6 +155,7 @@ export class Queue {
         `One or more parameters are invalid. Reason: Message must be shorter than ${this.spec.maximumMessageSize} bytes.`,
       );
     }
+    this.options.journal?.admit(size);
     const systemAttributes: MessageAttributes =
       input.awsTraceHeader === undefined
         ? {}
@@ -157,6 +171,7 @@ export class Queue {
       sentTimestamp: now,
       receiveCount: 0,
       visibleAt: now + delaySeconds * 1000,
+      order: 0,
     };
     this.store(message);
     return {
@@ -188,6 +203,7 @@ export class Queue {
       message.firstReceiveTimestamp ??= now;
       message.receipt = randomUUID();
       message.visibleAt = now + this.scaled(visibilitySeconds);
+      this.journal(message);
       received.push(this.received(message));
     }
     if (received.length > 0) this.notify();
@@ -221,6 +237,7 @@ export class Queue {
     const message = this.messages.get(messageId);
     if (message === undefined || message.receipt !== receipt) return;
     this.messages.delete(messageId);
+    this.journal(message, true);
     this.notify();
   }
 
@@ -239,6 +256,7 @@ export class Queue {
       throw new SqsError('MessageNotInflight', 'The message referred to is not in flight.');
     }
     message.visibleAt = now + this.scaled(visibilityTimeoutSeconds);
+    this.journal(message);
     this.notify();
   }
 
@@ -252,6 +270,7 @@ export class Queue {
       );
     }
     this.lastPurge = now;
+    for (const message of this.messages.values()) this.journal(message, true);
     this.messages.clear();
     this.notify();
   }
@@ -315,8 +334,63 @@ export class Queue {
     return Math.round(seconds * 1000 * this.options.visibilityTimeoutScale);
   }
 
-  private store(message: StoredMessage): void {
+  /**
+   * Resolves once every change made so far is stored (none: the queue is in memory only, and nothing
+   * waits). Operations are acknowledged after it: SendMessage, a receive, a delete, a visibility change.
+   */
+  flushed(): Promise<void> | undefined {
+    return this.options.journal?.flushed();
+  }
+
+  /** Messages read back from the journal at start, oldest first: as they were, receive counts and all. */
+  restore(message: StoredMessage): void {
+    lastOrder = Math.max(lastOrder, message.order);
     this.messages.set(message.messageId, message);
+    this.nextExpiry = Math.min(this.nextExpiry, message.sentTimestamp + this.retentionMs);
+  }
+
+  /**
+   * Takes the oldest visible message out for a message move task (StartMessageMoveTask), unjournaled:
+   * the destination's `moveIn` records it in its new queue, in the same turn.
+   */
+  takeForMove(): StoredMessage | undefined {
+    const now = Date.now();
+    this.expire(now);
+    for (const message of this.messages.values()) {
+      if (message.visibleAt > now) continue;
+      this.messages.delete(message.messageId);
+      this.notify();
+      return message;
+    }
+    return undefined;
+  }
+
+  /**
+   * A message a move task brings in (a redrive from a dead-letter queue): the same message id, body and
+   * attributes, received never (its receive count starts again, so the redrive policy gives it its full
+   * number of receives), sent now, visible at once.
+   */
+  moveIn(message: StoredMessage): void {
+    const now = Date.now();
+    this.store({
+      ...message,
+      deadLetterQueueSourceArn: undefined,
+      receiveCount: 0,
+      firstReceiveTimestamp: undefined,
+      receipt: undefined,
+      sentTimestamp: now,
+      visibleAt: now,
+    });
+  }
+
+  private journal(message: StoredMessage, gone = false): void {
+    this.options.journal?.record(message.messageId, gone ? null : { queueName: this.name, message });
+  }
+
+  private store(message: StoredMessage): void {
+    message.order = nextOrder();
+    this.messages.set(message.messageId, message);
+    this.journal(message);
     this.nextExpiry = Math.min(this.nextExpiry, message.sentTimestamp + this.retentionMs);
     this.notify();
   }
@@ -325,7 +399,9 @@ export class Queue {
   private moveToDeadLetterQueue(message: StoredMessage): void {
     const target = this.deadLetterQueue;
     if (target === undefined) throw new Error(`${this.name}: dead-letter queue not wired`);
+    // One journal record: the message's item changes queue (the delete below is superseded by the store).
     this.messages.delete(message.messageId);
+    this.journal(message, true);
     target.store({
       ...message,
       deadLetterQueueSourceArn: this.arn,
@@ -340,8 +416,10 @@ export class Queue {
     this.nextExpiry = Number.POSITIVE_INFINITY;
     for (const message of this.messages.values()) {
       const expiry = message.sentTimestamp + this.retentionMs;
-      if (expiry <= now) this.messages.delete(message.messageId);
-      else this.nextExpiry = Math.min(this.nextExpiry, expiry);
+      if (expiry <= now) {
+        this.messages.delete(message.messageId);
+        this.journal(message, true);
+      } else this.nextExpiry = Math.min(this.nextExpiry, expiry);
     }
   }
 

@@ -1,5 +1,7 @@
 import { LOCAL_ACCOUNT, type QueueSpec } from '../template.js';
 import { SqsError } from './errors.js';
+import type { JournalEntry, MessageJournal } from './journal.js';
+import { MessageMoveTasks } from './move-tasks.js';
 import { Queue } from './queue.js';
 
 export interface SqsServiceOptions {
@@ -8,12 +10,17 @@ export interface SqsServiceOptions {
    * tests see a failed message come back without waiting a minute. Default 1.
    */
   visibilityTimeoutScale?: number;
+  /** Where every message change is recorded to outlive the process (absent: in memory only). */
+  journal?: MessageJournal;
 }
 
 /** The account's queues, found by URL, ARN or name. They come from the template: none are created later. */
 export class SqsService {
   private readonly byName = new Map<string, Queue>();
   private readonly byArn = new Map<string, Queue>();
+  /** StartMessageMoveTask's tasks: redrives out of the dead-letter queues. */
+  readonly moveTasks = new MessageMoveTasks(this);
+  readonly journal?: MessageJournal;
 
   constructor(specs: QueueSpec[], options: SqsServiceOptions = {}) {
     const visibilityTimeoutScale = options.visibilityTimeoutScale ?? 1;
@@ -22,9 +29,10 @@ export class SqsService {
         `visibilityTimeoutScale must be a finite number ≥ 0, got ${visibilityTimeoutScale}`,
       );
     }
+    this.journal = options.journal;
     for (const spec of specs) {
       if (spec.fifo) throw new Error(`${spec.queueName}: FIFO queues are not supported locally`);
-      const queue = new Queue(spec, { visibilityTimeoutScale });
+      const queue = new Queue(spec, { visibilityTimeoutScale, journal: options.journal });
       this.byName.set(queue.name, queue);
       this.byArn.set(queue.arn, queue);
     }
@@ -61,7 +69,27 @@ export class SqsService {
     return queue;
   }
 
+  /**
+   * Puts stored messages back in their queues (oldest first), at start. Messages of a queue the
+   * template no longer has are returned: the caller decides (the local cloud drops them, saying so).
+   */
+  restore(entries: JournalEntry[]): JournalEntry[] {
+    const orphans: JournalEntry[] = [];
+    for (const entry of entries) {
+      const queue = this.byName.get(entry.queueName);
+      if (queue === undefined) orphans.push(entry);
+      else queue.restore(entry.message);
+    }
+    return orphans;
+  }
+
+  /** Resolves once every message change so far is stored; undefined when the queues are in memory only. */
+  flushed(): Promise<void> | undefined {
+    return this.journal?.flushed();
+  }
+
   close(): void {
+    void this.moveTasks.close();
     for (const queue of this.byName.values()) queue.close();
   }
 }
