@@ -8,15 +8,23 @@ import {
   SchedulerApiError,
   SchedulerStore,
   type SchedulerStoreOptions,
+  type StoredSchedule,
   validation,
 } from './store.js';
 
-export { type ScheduleRecord, SchedulerApiError } from './store.js';
+export {
+  type ScheduleRecord,
+  SchedulerApiError,
+  type SchedulePersistence,
+  type StoredSchedule,
+} from './store.js';
 
 export interface StartSchedulerOptions extends SchedulerStoreOptions {
   /** 0 (the default) picks a free port. */
   port?: number;
   host?: string;
+  /** Schedules stored by an earlier run (with `persistence`), re-armed before the port opens. */
+  restore?: StoredSchedule[];
 }
 
 export interface LocalScheduler {
@@ -26,7 +34,10 @@ export interface LocalScheduler {
   readonly endpoint: string;
   /** Schedules waiting to fire (enabled, not completed). */
   pending(): number;
-  /** Stops the server and cancels every timer; the schedules are lost (they live in memory only). */
+  /**
+   * Stops the server and cancels every timer. In memory the schedules are lost; with `persistence` they
+   * are stored already, and a new scheduler re-arms them (`restore`).
+   */
   close(): Promise<void>;
 }
 
@@ -117,6 +128,7 @@ export async function startScheduler(options: StartSchedulerOptions): Promise<Lo
   const host = options.host ?? '127.0.0.1';
   const log = options.log ?? (() => undefined);
   const store = new SchedulerStore(options);
+  store.restore(options.restore ?? []);
   const server = http.createServer((req, res) => {
     handle(req, store).then(
       (reply) => sendJson(res, reply.status ?? 200, reply.body),
@@ -132,9 +144,10 @@ export async function startScheduler(options: StartSchedulerOptions): Promise<Lo
   return {
     ...listening,
     pending: () => store.pending(),
-    close() {
+    async close() {
       store.close();
-      return listening.close();
+      await listening.close();
+      await store.flushed();
     },
   };
 }
@@ -166,18 +179,21 @@ async function handle(req: IncomingMessage, store: SchedulerStore): Promise<Repl
       const body = parse(createSchema, await readJsonBody(req, MAX_BODY_BYTES, validation));
       const { GroupName, ClientToken, ...definition } = body;
       const record = store.create(groupName(GroupName), scheduleName, definition, ClientToken);
+      await store.flushed();
       return { body: { ScheduleArn: record.arn } };
     }
     case 'PUT': {
       const body = parse(createSchema, await readJsonBody(req, MAX_BODY_BYTES, validation));
       const { GroupName, ClientToken: _, ...definition } = body;
       const record = store.update(groupName(GroupName), scheduleName, definition);
+      await store.flushed();
       return { body: { ScheduleArn: record.arn } };
     }
     case 'GET':
       return { body: describe(store.get(groupName(url.searchParams.get('groupName')), scheduleName)) };
     case 'DELETE':
       store.delete(groupName(url.searchParams.get('groupName')), scheduleName);
+      await store.flushed();
       return { body: {} };
     default:
       throw validation(`${req.method} /schedules/{Name} is not an operation`);

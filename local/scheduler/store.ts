@@ -63,8 +63,39 @@ export interface ScheduleRecord {
   timer?: NodeJS.Timeout;
 }
 
+/** A schedule as it is stored: its definition and where it stands (times in epoch milliseconds). */
+export interface StoredSchedule {
+  name: string;
+  groupName: string;
+  definition: Omit<ScheduleDefinition, 'StartDate' | 'EndDate'> & { StartDate?: number; EndDate?: number };
+  state: ScheduleState;
+  actionAfterCompletion: ActionAfterCompletion;
+  creationDate: number;
+  lastModificationDate: number;
+  clientToken?: string;
+  anchor: number;
+  lastFired?: number;
+  completed: boolean;
+}
+
+/**
+ * Where schedules are kept to outlive the process (local/scheduler/persistence.ts). `put` and `remove`
+ * are called in order for one schedule; the store waits for them before CreateSchedule, UpdateSchedule
+ * and DeleteSchedule answer, and records a firing once its delivery has settled.
+ */
+export interface SchedulePersistence {
+  put(schedule: StoredSchedule): Promise<void>;
+  remove(groupName: string, name: string): Promise<void>;
+}
+
 export interface SchedulerStoreOptions {
-  lambda: Pick<LambdaService, 'invokeAsync' | 'spec'>;
+  /** `invokeAsync` may return the invocation's settling (retries included): a firing is stored after it. */
+  lambda: {
+    invokeAsync(nameOrArn: string, event: unknown): void | Promise<void>;
+    spec: LambdaService['spec'];
+  };
+  /** Keeps schedules across restarts (absent: in memory only). */
+  persistence?: SchedulePersistence;
   /** Schedule groups that exist besides `default`; undefined accepts any group name. */
   groups?: string[];
   /** Multiplies rate() intervals (0.001 turns a minute into 60 ms); at() and cron() keep the clock's time. */
@@ -94,12 +125,94 @@ export class SchedulerStore {
   private readonly groups?: Set<string>;
   private closed = false;
   private readonly unsubscribe?: () => void;
+  /** Stored writes, one after the other, so the last one of a schedule is its state. */
+  private writes: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: SchedulerStoreOptions) {
     if (options.groups !== undefined) this.groups = new Set(['default', ...options.groups]);
     this.unsubscribe = options.clock?.onAdvance(() => {
       for (const record of [...this.schedules.values()]) if (record.timer !== undefined) this.arm(record);
     });
+  }
+
+  /**
+   * Schedules read back at start: re-armed from where they stood, so a one-time schedule whose time
+   * passed while the cloud was stopped fires now, once, and a recurring one goes on from its next time.
+   * A schedule that no longer validates (its target function left the template) is kept but not armed.
+   */
+  restore(schedules: StoredSchedule[]): void {
+    for (const stored of schedules) {
+      const definition: ScheduleDefinition = {
+        ...stored.definition,
+        StartDate:
+          stored.definition.StartDate === undefined ? undefined : new Date(stored.definition.StartDate),
+        EndDate: stored.definition.EndDate === undefined ? undefined : new Date(stored.definition.EndDate),
+      };
+      let checked: { expression: SchedulerExpression; timeZone: string };
+      try {
+        checked = this.check(definition);
+      } catch (error) {
+        this.options.log?.(
+          `scheduler: stored schedule ${stored.groupName}/${stored.name} is not re-armed: ${(error as Error).message}`,
+        );
+        continue;
+      }
+      const record: ScheduleRecord = {
+        name: stored.name,
+        groupName: stored.groupName,
+        arn: scheduleArnOf(stored.groupName, stored.name),
+        definition,
+        timeZone: checked.timeZone,
+        state: stored.state,
+        actionAfterCompletion: stored.actionAfterCompletion,
+        creationDate: new Date(stored.creationDate),
+        lastModificationDate: new Date(stored.lastModificationDate),
+        clientToken: stored.clientToken,
+        expression: checked.expression,
+        anchor: stored.anchor,
+        lastFired: stored.lastFired,
+        completed: stored.completed,
+      };
+      this.schedules.set(this.key(record.groupName, record.name), record);
+      this.arm(record);
+    }
+  }
+
+  /** Resolves once every schedule change so far is stored (at once without persistence). */
+  flushed(): Promise<void> {
+    return this.writes;
+  }
+
+  /** Stores the schedule as it now is: its record, or its removal if it is gone. */
+  private persist(record: ScheduleRecord): void {
+    const persistence = this.options.persistence;
+    if (persistence === undefined) return;
+    const present = this.schedules.get(this.key(record.groupName, record.name)) === record;
+    const { definition } = record;
+    const stored: StoredSchedule = {
+      name: record.name,
+      groupName: record.groupName,
+      definition: {
+        ...definition,
+        StartDate: definition.StartDate?.getTime(),
+        EndDate: definition.EndDate?.getTime(),
+      },
+      state: record.state,
+      actionAfterCompletion: record.actionAfterCompletion,
+      creationDate: record.creationDate.getTime(),
+      lastModificationDate: record.lastModificationDate.getTime(),
+      clientToken: record.clientToken,
+      anchor: record.anchor,
+      lastFired: record.lastFired,
+      completed: record.completed,
+    };
+    this.writes = this.writes
+      .then(() => (present ? persistence.put(stored) : persistence.remove(record.groupName, record.name)))
+      .catch((error: Error) =>
+        this.options.log?.(
+          `scheduler: storing ${record.groupName}/${record.name} failed (it is kept in memory): ${error.message}`,
+        ),
+      );
   }
 
   /** Epoch milliseconds on the cloud's clock. */
@@ -205,6 +318,7 @@ export class SchedulerStore {
     };
     this.schedules.set(key, record);
     this.arm(record);
+    this.persist(record);
     return record;
   }
 
@@ -226,12 +340,14 @@ export class SchedulerStore {
       timer: undefined,
     });
     this.arm(record);
+    this.persist(record);
     return record;
   }
 
   delete(groupName: string, name: string): void {
     const record = this.get(groupName, name);
     this.remove(record);
+    this.persist(record);
   }
 
   private remove(record: ScheduleRecord) {
@@ -290,10 +406,19 @@ export class SchedulerStore {
     record.timer = timer;
   }
 
+  /**
+   * Delivers, and re-arms. With persistence the firing is stored once its delivery has settled (the
+   * function ran, or its async retries ended): a crash before that fires it again at the next start —
+   * at least once, as EventBridge Scheduler delivers, and every timer target is idempotent.
+   */
   private fire(record: ScheduleRecord, scheduledTime: number): void {
     record.lastFired = scheduledTime;
-    this.deliver(record, scheduledTime);
+    const delivered = this.deliver(record, scheduledTime);
     if (this.schedules.get(this.key(record.groupName, record.name)) === record) this.arm(record);
+    if (this.options.persistence !== undefined)
+      void Promise.resolve(delivered).then(() => {
+        if (!this.closed) this.persist(record);
+      });
   }
 
   /** A one-time schedule that fired, or a recurring one past its end date. */
@@ -305,7 +430,7 @@ export class SchedulerStore {
     }
   }
 
-  private deliver(record: ScheduleRecord, scheduledTime: number): void {
+  private deliver(record: ScheduleRecord, scheduledTime: number): void | Promise<void> {
     const { Target } = record.definition;
     try {
       const input =
@@ -317,7 +442,7 @@ export class SchedulerStore {
               executionId: randomUUID(),
               attempt: 1,
             });
-      this.options.lambda.invokeAsync(Target.Arn, JSON.parse(input));
+      return this.options.lambda.invokeAsync(Target.Arn, JSON.parse(input));
     } catch (error) {
       this.options.log?.(
         `scheduler: ${record.groupName}/${record.name} → ${Target.Arn}: ${(error as Error).message}`,
