@@ -9,7 +9,7 @@ import { Construct } from 'constructs';
 import { violationsRoutes } from '../functions/violations/routes.js';
 import type { Api } from './api.js';
 import { CivicFunction, type FunctionDefaults } from './civic-function.js';
-import type { Devices } from './devices.js';
+import { DATA_ENDPOINT_VARIABLE, type Devices } from './devices.js';
 import { acknowledgeWildcards } from './nag.js';
 import { featureTimers } from './timers.js';
 
@@ -154,6 +154,7 @@ export class Violations extends Construct {
     const { partition, region, account } = Stack.of(this);
     const commandTopics = `arn:${partition}:iot:${region}:${account}:topic/cmd/civic/*`;
     for (const fn of [this.ingest, timers.target]) {
+      fn.addEnvironment(DATA_ENDPOINT_VARIABLE, devices.dataEndpointUrl);
       fn.addToRolePolicy(new PolicyStatement({ actions: ['iot:Publish'], resources: [commandTopics] }));
       acknowledgeWildcards(
         fn,

@@ -115,9 +115,10 @@ const resolvePorts = async (ports: Partial<Ports> | undefined, fallback: Ports):
   // Callers that predate the IoT control plane and ask for a free local control plane get a free one too.
   const merged = { ...fallback, ...(ports?.control === 0 ? { iotControl: 0 } : {}), ...ports };
   // The API's own URL is part of the template's environment (GetAtt ApiEndpoint), so it is fixed first;
-  // so is SQS's, which every queue URL (Ref) contains.
+  // so are SQS's, which every queue URL (Ref) contains, and the IoT data plane's (the data endpoint).
   if (merged.api === 0) merged.api = await freePort();
   if (merged.sqs === 0) merged.sqs = await freePort();
+  if (merged.iotData === 0) merged.iotData = await freePort();
   return merged;
 };
 
@@ -172,6 +173,8 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
     const localEndpoints = {
       apiUrl: `http://127.0.0.1:${ports.api}`,
       sqsUrl: `http://127.0.0.1:${ports.sqs}`,
+      // The broker's host, as the local DescribeEndpoint answers.
+      iotData: { endpointAddress: '127.0.0.1', url: `http://127.0.0.1:${ports.iotData}` },
     };
     const template = loadTemplate(cdkOut, STACK_NAME);
     const stack = readStack(template, {
@@ -205,7 +208,7 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
     await ensureTables(dynamodb.client, stack.tables);
 
     // Ports other components report back once bound; the functions learn them through their environment.
-    const iotDataPort = ports.iotData === 0 ? await freePort() : ports.iotData;
+    const iotDataPort = ports.iotData;
     const sfnPort = ports.stepFunctions === 0 ? await freePort() : ports.stepFunctions;
     const iotControlPort = ports.iotControl === 0 ? await freePort() : ports.iotControl;
     const schedulerPort = ports.scheduler === 0 ? await freePort() : ports.scheduler;

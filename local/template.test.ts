@@ -227,3 +227,117 @@ describe('template: SQS resources the local cloud runs or refuses', () => {
     expect(() => read(resources)).toThrow(message);
   });
 });
+
+describe('template: the IoT data endpoint custom resource', () => {
+  const iotData = { endpointAddress: '127.0.0.1', url: 'http://127.0.0.1:8081' };
+
+  it('gives the synthesized stack’s publishing functions the local data plane, and runs no provider function', () => {
+    const template = loadTemplate(CDK_OUT, 'CivicCell');
+    const stack = readStack(template, {
+      stackName: 'CivicCell',
+      cdkOut: CDK_OUT,
+      endpoints: { ...endpoints, iotData },
+    });
+    const publishers = stack.functions.filter((fn) => 'AWS_ENDPOINT_URL_IOT_DATA_PLANE' in fn.environment);
+    expect(publishers.map((fn) => fn.logicalId).sort()).toEqual([
+      expect.stringMatching(/^ViolationsIngest/),
+      expect.stringMatching(/^ViolationsTimers/),
+    ]);
+    for (const fn of publishers) expect(fn.environment.AWS_ENDPOINT_URL_IOT_DATA_PLANE).toBe(iotData.url);
+    const providers = Object.values(template.Resources)
+      .filter((resource) => resource.Type === 'Custom::AWS')
+      .map((resource) => JSON.stringify(resource.Properties?.ServiceToken));
+    expect(providers).toHaveLength(1);
+    expect(
+      stack.functions.map((fn) => JSON.stringify({ 'Fn::GetAtt': [fn.logicalId, 'Arn'] })),
+    ).not.toContain(providers[0]);
+  });
+
+  const cdkOut = mkdtempSync(path.join(tmpdir(), 'civic-template-'));
+  writeFileSync(path.join(cdkOut, 'index.mjs'), 'export const handler = async () => null;');
+  afterAll(() => rmSync(cdkOut, { recursive: true, force: true }));
+  const call = (parameters: unknown, action = 'DescribeEndpoint') =>
+    JSON.stringify({ service: 'Iot', action, parameters, physicalResourceId: { id: 'x' } });
+  const stackWith = (custom: Record<string, unknown>, value?: unknown) => ({
+    Provider: {
+      Type: 'AWS::Lambda::Function',
+      Properties: { Handler: 'index.handler' },
+      Metadata: { 'aws:asset:path': '.' },
+    },
+    Endpoint: {
+      ...custom,
+      Properties: { ServiceToken: { 'Fn::GetAtt': ['Provider', 'Arn'] }, ...(custom.Properties ?? {}) },
+    },
+    Publisher: {
+      Type: 'AWS::Lambda::Function',
+      Properties: {
+        Handler: 'index.handler',
+        Environment: {
+          Variables: {
+            AWS_ENDPOINT_URL_IOT_DATA_PLANE: value ?? {
+              'Fn::Join': ['', ['https://', { 'Fn::GetAtt': ['Endpoint', 'endpointAddress'] }]],
+            },
+          },
+        },
+      },
+      Metadata: { 'aws:asset:path': '.' },
+    },
+  });
+  const read = (resources: Record<string, unknown>) =>
+    readStack({ Resources: resources } as CloudFormationTemplate, {
+      stackName: 'Test',
+      cdkOut,
+      endpoints: { apiUrl: 'http://x', iotData },
+    });
+
+  it.each([
+    ['Fn::Join', undefined],
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub string
+    ['Fn::Sub', { 'Fn::Sub': 'https://${Endpoint.endpointAddress}' }],
+  ])('resolves https:// and the address (%s) to the data plane’s URL', (_, value) => {
+    const stack = read(
+      stackWith(
+        { Type: 'Custom::AWS', Properties: { Create: call({ endpointType: 'iot:Data-ATS' }) } },
+        value,
+      ),
+    );
+    expect(stack.functions.map((fn) => fn.logicalId)).toEqual(['Publisher']);
+    expect(stack.functions[0]?.environment.AWS_ENDPOINT_URL_IOT_DATA_PLANE).toBe(iotData.url);
+  });
+
+  it('resolves the address alone to the broker’s host, as DescribeEndpoint answers locally', () => {
+    const stack = read(
+      stackWith(
+        { Type: 'Custom::AWS', Properties: { Update: call({ endpointType: 'iot:Data-ATS' }) } },
+        { 'Fn::GetAtt': ['Endpoint', 'endpointAddress'] },
+      ),
+    );
+    expect(stack.functions[0]?.environment.AWS_ENDPOINT_URL_IOT_DATA_PLANE).toBe('127.0.0.1');
+  });
+
+  it.each([
+    [
+      'another endpoint type',
+      { Type: 'Custom::AWS', Properties: { Create: call({ endpointType: 'iot:Jobs' }) } },
+    ],
+    ['another call', { Type: 'Custom::AWS', Properties: { Create: call({}, 'ListThings') } }],
+    [
+      'a delete call',
+      {
+        Type: 'Custom::AWS',
+        Properties: {
+          Create: call({ endpointType: 'iot:Data-ATS' }),
+          Delete: call({ endpointType: 'iot:Data-ATS' }),
+        },
+      },
+    ],
+    ['another custom resource type', { Type: 'Custom::LogRetention', Properties: {} }],
+    [
+      'a plain CloudFormation custom resource',
+      { Type: 'AWS::CloudFormation::CustomResource', Properties: {} },
+    ],
+  ])('refuses %s', (_, custom) => {
+    expect(() => read(stackWith(custom))).toThrow(TemplateError);
+    expect(() => read(stackWith(custom))).toThrow(/custom resource .* is not supported locally/);
+  });
+});

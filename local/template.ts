@@ -38,6 +38,12 @@ export interface LocalEndpoints {
    * must be given one that reaches the local SQS. Without it, URLs use the unreachable sqs.<region>.localhost.
    */
   sqsUrl?: string;
+  /**
+   * The IoT data endpoint: what DescribeEndpoint answers for `iot:Data-ATS` here (the broker's host), and
+   * the URL of the local data plane, which `https://<that address>` stands for in the template. Without
+   * it, the data plane's URL is the unreachable http://iot-data.<region>.localhost.
+   */
+  iotData?: { endpointAddress: string; url: string };
 }
 
 export interface TableSpec {
@@ -181,6 +187,31 @@ const generatedName = (stackName: string, logicalId: string, maxLength = 64) => 
 const arn = (service: string, resource: string, region = LOCAL_REGION) =>
   `arn:aws:${service}:${region}:${LOCAL_ACCOUNT}:${resource}`;
 
+/** How AwsCustomResource may name IoT's DescribeEndpoint (SDK v2 and v3 spellings, which cdk-lib accepts). */
+const IOT_SERVICES = new Set(['Iot', 'iot', '@aws-sdk/client-iot']);
+const DESCRIBE_ENDPOINT = new Set(['DescribeEndpoint', 'describeEndpoint', 'DescribeEndpointCommand']);
+
+/**
+ * Whether a resource is the one custom resource the local cloud understands: an AwsCustomResource
+ * (`Custom::AWS`) whose calls are all IoT DescribeEndpoint for `iot:Data-ATS`, with no delete call. Its
+ * answer is the local data endpoint, so its Lambda function never runs here.
+ */
+const isDataEndpointResource = (resource: Resource): boolean => {
+  if (resource.Type !== 'Custom::AWS') return false;
+  const calls = ['Create', 'Update', 'Delete'].map((key) => resource.Properties?.[key]);
+  if (calls[2] !== undefined || calls.every((call) => call === undefined)) return false;
+  return calls.slice(0, 2).every((call) => {
+    if (call === undefined) return true;
+    if (typeof call !== 'string') return false;
+    const sdkCall = JSON.parse(call) as { service?: string; action?: string; parameters?: unknown };
+    return (
+      IOT_SERVICES.has(sdkCall.service ?? '') &&
+      DESCRIBE_ENDPOINT.has(sdkCall.action ?? '') &&
+      JSON.stringify(sdkCall.parameters) === JSON.stringify({ endpointType: 'iot:Data-ATS' })
+    );
+  });
+};
+
 /** Resolves the intrinsic functions a CDK template uses, with local physical names and endpoints. */
 export class Resolver {
   constructor(
@@ -238,8 +269,24 @@ export class Resolver {
     }
   }
 
+  private get iotData() {
+    return (
+      this.endpoints.iotData ?? {
+        endpointAddress: '127.0.0.1',
+        url: `http://iot-data.${LOCAL_REGION}.localhost`,
+      }
+    );
+  }
+
+  /** The data endpoint's URL as a template writes it, `https://<address>`, is the local data plane's URL. */
+  private localUrl(value: string): string {
+    return value === `https://${this.iotData.endpointAddress}` ? this.iotData.url : value;
+  }
+
   getAtt(logicalId: string, attribute: string): unknown {
     const resource = this.resource(logicalId);
+    if (isDataEndpointResource(resource) && attribute === 'endpointAddress')
+      return this.iotData.endpointAddress;
     const id = this.physicalId(logicalId);
     switch (`${resource.Type}.${attribute}`) {
       case 'AWS::Lambda::Function.Arn':
@@ -323,10 +370,12 @@ export class Resolver {
         }
         case 'Fn::Join': {
           const [separator, parts] = arg as [string, unknown[]];
-          return (this.resolve(parts) as unknown[]).map((part) => this.string(part)).join(separator);
+          return this.localUrl(
+            (this.resolve(parts) as unknown[]).map((part) => this.string(part)).join(separator),
+          );
         }
         case 'Fn::Sub':
-          return this.sub(arg);
+          return this.localUrl(this.sub(arg));
         case 'Fn::Select': {
           const [index, list] = arg as [unknown, unknown];
           return (this.resolve(list) as unknown[])[Number(this.resolve(index))];
@@ -403,7 +452,22 @@ export const readStack = (
     if (resource.Condition !== undefined) {
       throw new TemplateError(`${logicalId}: conditional resources are not supported locally`);
     }
+    const custom =
+      resource.Type.startsWith('Custom::') || resource.Type === 'AWS::CloudFormation::CustomResource';
+    if (custom && !isDataEndpointResource(resource)) {
+      throw new TemplateError(
+        `${logicalId}: custom resource ${resource.Type} is not supported locally (only Custom::AWS calling IoT DescribeEndpoint for iot:Data-ATS)`,
+      );
+    }
   }
+  // The functions behind the data endpoint resource: the local cloud answers for them.
+  const providers = new Set(
+    Object.values(template.Resources)
+      .filter(isDataEndpointResource)
+      .map((resource) => JSON.stringify(resource.Properties?.ServiceToken)),
+  );
+  const isProvider = (logicalId: string) =>
+    providers.has(JSON.stringify({ 'Fn::GetAtt': [logicalId, 'Arn'] }));
 
   const tables: TableSpec[] = [
     ...byType('AWS::DynamoDB::Table'),
@@ -436,48 +500,51 @@ export const readStack = (
     });
   }
 
-  const functions: FunctionSpec[] = byType('AWS::Lambda::Function').map(([logicalId, resource]) => {
-    const p = props(resource);
-    const assetPath = resource.Metadata?.['aws:asset:path'];
-    if (typeof assetPath !== 'string') {
-      throw new TemplateError(
-        `${logicalId}: no bundled asset (aws:asset:path metadata); inline code is not supported locally`,
-      );
-    }
-    const handler = String(p.Handler ?? 'index.handler');
-    const dot = handler.lastIndexOf('.');
-    const moduleBase = handler.slice(0, dot);
-    const assetDir = path.resolve(cdkOut, assetPath);
-    const moduleFile = ['.mjs', '.js', '.cjs']
-      .map((extension) => `${moduleBase}${extension}`)
-      .find((file) => {
-        try {
-          readFileSync(path.join(assetDir, file), { flag: 'r' });
-          return true;
-        } catch {
-          return false;
-        }
-      });
-    if (moduleFile === undefined)
-      throw new TemplateError(`${logicalId}: handler module ${moduleBase} not found in ${assetDir}`);
-    const functionName = resolver.physicalId(logicalId);
-    const env = (resolver.resolve((p.Environment as Record<string, unknown> | undefined)?.Variables ?? {}) ??
-      {}) as Record<string, unknown>;
-    const invoke = invokeConfigs.get(functionName);
-    return {
-      logicalId,
-      functionName,
-      arn: resolver.getAtt(logicalId, 'Arn') as string,
-      assetDir,
-      moduleFile,
-      exportName: handler.slice(dot + 1),
-      environment: Object.fromEntries(Object.entries(env).map(([key, value]) => [key, String(value)])),
-      timeoutSeconds: Number(p.Timeout ?? 3),
-      memorySize: Number(p.MemorySize ?? 128),
-      maximumRetryAttempts: invoke?.retries ?? 2,
-      onFailureDestination: invoke?.onFailure,
-    };
-  });
+  const functions: FunctionSpec[] = byType('AWS::Lambda::Function')
+    .filter(([logicalId]) => !isProvider(logicalId))
+    .map(([logicalId, resource]) => {
+      const p = props(resource);
+      const assetPath = resource.Metadata?.['aws:asset:path'];
+      if (typeof assetPath !== 'string') {
+        throw new TemplateError(
+          `${logicalId}: no bundled asset (aws:asset:path metadata); inline code is not supported locally`,
+        );
+      }
+      const handler = String(p.Handler ?? 'index.handler');
+      const dot = handler.lastIndexOf('.');
+      const moduleBase = handler.slice(0, dot);
+      const assetDir = path.resolve(cdkOut, assetPath);
+      const moduleFile = ['.mjs', '.js', '.cjs']
+        .map((extension) => `${moduleBase}${extension}`)
+        .find((file) => {
+          try {
+            readFileSync(path.join(assetDir, file), { flag: 'r' });
+            return true;
+          } catch {
+            return false;
+          }
+        });
+      if (moduleFile === undefined)
+        throw new TemplateError(`${logicalId}: handler module ${moduleBase} not found in ${assetDir}`);
+      const functionName = resolver.physicalId(logicalId);
+      const env = (resolver.resolve(
+        (p.Environment as Record<string, unknown> | undefined)?.Variables ?? {},
+      ) ?? {}) as Record<string, unknown>;
+      const invoke = invokeConfigs.get(functionName);
+      return {
+        logicalId,
+        functionName,
+        arn: resolver.getAtt(logicalId, 'Arn') as string,
+        assetDir,
+        moduleFile,
+        exportName: handler.slice(dot + 1),
+        environment: Object.fromEntries(Object.entries(env).map(([key, value]) => [key, String(value)])),
+        timeoutSeconds: Number(p.Timeout ?? 3),
+        memorySize: Number(p.MemorySize ?? 128),
+        maximumRetryAttempts: invoke?.retries ?? 2,
+        onFailureDestination: invoke?.onFailure,
+      };
+    });
 
   const integrations = new Map<string, string>();
   for (const [logicalId, resource] of byType('AWS::ApiGatewayV2::Integration')) {

@@ -48,7 +48,7 @@ beforeAll(async () => {
   const down = await freePort();
   Object.assign(process.env, {
     AWS_ENDPOINT_URL_SCHEDULER: scheduler.endpoint,
-    AWS_ENDPOINT_URL_IOT_DATA: `http://127.0.0.1:${down}`,
+    AWS_ENDPOINT_URL_IOT_DATA_PLANE: `http://127.0.0.1:${down}`,
     TIMER_FUNCTION_ARN: TIMER_ARN,
     SCHEDULER_ROLE_ARN: 'arn:aws:iam::000000000000:role/CivicCell-SchedulerRole',
   });

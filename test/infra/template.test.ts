@@ -21,13 +21,27 @@ const synthesize = () => {
   return { app, stack, template: Template.fromStack(stack) };
 };
 
+/** The ids of the functions behind custom resources: cdk-lib's, run by CloudFormation at deployment. */
+const customResourceProviders = (template: Template) =>
+  new Set(
+    Object.values(template.findResources('Custom::AWS')).map(
+      (resource) => resource.Properties.ServiceToken['Fn::GetAtt'][0] as string,
+    ),
+  );
+
 describe('CivicCell template', () => {
   let template: Template;
   let json: Record<string, any>;
+  /** The stack's own functions (CivicFunction), by logical id. */
+  let functions: [string, Record<string, any>][];
 
   beforeAll(() => {
     template = synthesize().template;
     json = template.toJSON();
+    const providers = customResourceProviders(template);
+    functions = Object.entries(template.findResources('AWS::Lambda::Function')).filter(
+      ([id]) => !providers.has(id),
+    );
   });
 
   it('has one table with pk/sk, gsi1, point-in-time recovery, streams and TTL', () => {
@@ -47,9 +61,8 @@ describe('CivicCell template', () => {
   });
 
   it('runs every function on Node.js 24 (or newer) on arm64 with tracing, explicit memory and timeout', () => {
-    const functions = Object.values(template.findResources('AWS::Lambda::Function'));
     expect(functions.length).toBeGreaterThanOrEqual(6);
-    for (const fn of functions) {
+    for (const [, fn] of functions) {
       const p = fn.Properties;
       expect(Number(/^nodejs(\d+)\.x$/.exec(p.Runtime)?.[1])).toBeGreaterThanOrEqual(22);
       expect(p.Architectures).toEqual(['arm64']);
@@ -63,7 +76,7 @@ describe('CivicCell template', () => {
 
   it('sends failed async invocations of every function to the failure queue', () => {
     const configs = Object.values(template.findResources('AWS::Lambda::EventInvokeConfig'));
-    expect(configs).toHaveLength(Object.keys(template.findResources('AWS::Lambda::Function')).length);
+    expect(configs).toHaveLength(functions.length);
     for (const config of configs) {
       expect(config.Properties.DestinationConfig.OnFailure.Destination).toEqual({
         'Fn::GetAtt': [expect.stringMatching(/^DataAsyncFailures/), 'Arn'],
@@ -132,6 +145,49 @@ describe('CivicCell template', () => {
     ]);
     const queuePolicies = Object.values(template.findResources('AWS::SQS::QueuePolicy'));
     expect(JSON.stringify(queuePolicies)).toContain('aws:SecureTransport');
+  });
+
+  it('gives the functions that publish to devices the account’s data endpoint, from DescribeEndpoint at deployment', () => {
+    const endpoints = Object.entries(template.findResources('Custom::AWS'));
+    expect(endpoints).toHaveLength(1);
+    const [endpointId, endpoint] = endpoints[0] as [string, Record<string, any>];
+    const call = {
+      service: 'Iot',
+      action: 'DescribeEndpoint',
+      parameters: { endpointType: 'iot:Data-ATS' },
+      outputPaths: ['endpointAddress'],
+    };
+    expect(JSON.parse(endpoint.Properties.Create)).toMatchObject(call);
+    expect(JSON.parse(endpoint.Properties.Update)).toMatchObject(call);
+    expect(endpoint.Properties.Delete).toBeUndefined();
+    const url = { 'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [endpointId, 'endpointAddress'] }]] };
+
+    // Exactly the functions that may publish (iot:Publish in their role) have it.
+    const policies = Object.values(template.findResources('AWS::IAM::Policy'));
+    const statementsOf = (roleId: string) =>
+      policies
+        .filter((policy) => JSON.stringify(policy.Properties.Roles) === JSON.stringify([{ Ref: roleId }]))
+        .flatMap((policy) => policy.Properties.PolicyDocument.Statement as { Action: string | string[] }[]);
+    const publishers = functions.filter(([, fn]) =>
+      statementsOf(fn.Properties.Role['Fn::GetAtt'][0]).some((statement) =>
+        [statement.Action].flat().includes('iot:Publish'),
+      ),
+    );
+    expect(publishers.map(([id]) => id).sort()).toEqual([
+      expect.stringMatching(/^ViolationsIngest[0-9A-F]{8}$/),
+      expect.stringMatching(/^ViolationsTimers[0-9A-F]{8}$/),
+    ]);
+    for (const [id, fn] of functions) {
+      const variable = fn.Properties.Environment.Variables.AWS_ENDPOINT_URL_IOT_DATA_PLANE;
+      if (publishers.some(([publisher]) => publisher === id)) expect(variable, id).toEqual(url);
+      else expect(variable, id).toBeUndefined();
+    }
+
+    // The custom resource's own role may describe the endpoint and do nothing else.
+    const [providerId] = [...customResourceProviders(template)];
+    const provider = template.findResources('AWS::Lambda::Function')[providerId as string];
+    const statements = statementsOf(provider?.Properties.Role['Fn::GetAtt'][0]);
+    expect(statements).toEqual([{ Action: 'iot:DescribeEndpoint', Effect: 'Allow', Resource: '*' }]);
   });
 
   it('gives devices their own topics only, through the thing-name policy variable', () => {
@@ -305,6 +361,7 @@ describe('cdk-nag', () => {
       'civic-cell-stack.ts',
       'civic-function.ts',
       'data.ts',
+      'devices.ts',
       'timers.ts',
       'identity.ts',
       'api.ts',
