@@ -4,6 +4,7 @@ import { createInterface } from 'node:readline';
 import { Worker } from 'node:worker_threads';
 import type { LocalClock } from '../clock.js';
 import { type FunctionSpec, functionNameOf } from '../template.js';
+import { FaultInjector, type Faults, INJECTED_FAULT } from './faults.js';
 
 /** The error a function invocation ended with, in Lambda's own shape (errorType, errorMessage). */
 export class FunctionError extends Error {
@@ -54,6 +55,10 @@ export interface LambdaServiceOptions {
    * `getRemainingTimeInMillis` stay on real time.
    */
   clock?: Pick<LocalClock, 'buffer' | 'now'>;
+  /** Invocations that fail on purpose, by function (local/lambda/faults.ts); `faults` changes them later. */
+  faults?: Faults;
+  /** Seeds the fault draws: the same seed fails the same invocations. */
+  faultSeed?: number;
 }
 
 export interface InvocationRecord {
@@ -226,6 +231,8 @@ export class LambdaService {
   private readonly environments = new Map<string, ExecutionEnvironment>();
   private readonly inFlight = new Set<Promise<void>>();
   readonly asyncFailures: AsyncFailureRecord[] = [];
+  /** Injected faults: `lambda.faults.set('Ingest', 0.05)` fails 5 % of the ingest function's invocations. */
+  readonly faults: FaultInjector;
   private stopped = false;
 
   constructor(
@@ -233,6 +240,7 @@ export class LambdaService {
     private readonly options: LambdaServiceOptions,
   ) {
     for (const spec of functions) this.specs.set(spec.functionName, spec);
+    this.faults = new FaultInjector(functions, options.faults, options.faultSeed);
   }
 
   get functions(): FunctionSpec[] {
@@ -264,7 +272,10 @@ export class LambdaService {
     const startedAt = performance.now();
     const observer = this.options.onInvocation;
     try {
+      const fault = this.faults.decide(spec.functionName);
+      if (fault === 'before') throw this.injectedFault(spec, fault);
       const result = await this.environment(spec).invoke(event);
+      if (fault === 'after') throw this.injectedFault(spec, fault);
       observer?.({ functionName: spec.functionName, event, startedAt, endedAt: performance.now(), ok: true });
       return result;
     } catch (error) {
@@ -279,11 +290,26 @@ export class LambdaService {
     }
   }
 
-  /** Event invocation: throws only when the function does not exist, as Lambda's Invoke API would. */
-  invokeAsync(nameOrArn: string, event: unknown): void {
+  /** A function error as the handler would have thrown it, for an injected fault. */
+  private injectedFault(spec: FunctionSpec, when: 'before' | 'after'): FunctionError {
+    return new FunctionError(
+      spec.functionName,
+      INJECTED_FAULT,
+      when === 'before'
+        ? 'The local cloud failed this invocation on purpose (faults) before the handler ran'
+        : 'The local cloud failed this invocation on purpose (faults) after the handler ran; its result is lost',
+    );
+  }
+
+  /**
+   * Event invocation: throws only when the function does not exist, as Lambda's Invoke API would. The
+   * promise (which never rejects) settles when the event is done with: handled, or retries exhausted.
+   */
+  invokeAsync(nameOrArn: string, event: unknown): Promise<void> {
     const spec = this.spec(nameOrArn);
     const run = this.runWithRetries(spec, event).finally(() => this.inFlight.delete(run));
     this.inFlight.add(run);
+    return run;
   }
 
   private async runWithRetries(spec: FunctionSpec, event: unknown): Promise<void> {

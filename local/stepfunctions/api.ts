@@ -124,9 +124,10 @@ function parseOutput(output: string): unknown {
  */
 export function createOperations(engine: ExecutionEngine): Record<OperationName, (body: unknown) => unknown> {
   return {
-    StartExecution: (body) => {
+    StartExecution: async (body) => {
       const request = parse(requests.StartExecution, body);
       const record = engine.start(request.stateMachineArn, request.name, request.input);
+      await engine.flushed(record.executionArn);
       return { executionArn: record.executionArn, startDate: epochSeconds(record.startDate) };
     },
     DescribeExecution: (body) => {
@@ -158,9 +159,10 @@ export function createOperations(engine: ExecutionEngine): Record<OperationName,
         ...rest,
       };
     },
-    StopExecution: (body) => {
+    StopExecution: async (body) => {
       const request = parse(requests.StopExecution, body);
       const record = engine.stop(request.executionArn, request.error, request.cause);
+      await engine.flushed(record.executionArn);
       return { stopDate: epochSeconds(record.stopDate ?? new Date()) };
     },
     GetExecutionHistory: (body) => {
@@ -171,14 +173,14 @@ export function createOperations(engine: ExecutionEngine): Record<OperationName,
       const { items, ...rest } = page(events, request.maxResults, request.nextToken);
       return { events: items, ...rest };
     },
-    SendTaskSuccess: (body) => {
+    SendTaskSuccess: async (body) => {
       const request = parse(requests.SendTaskSuccess, body);
-      engine.tokens.succeed(request.taskToken, parseOutput(request.output));
+      await engine.succeed(request.taskToken, parseOutput(request.output));
       return {};
     },
-    SendTaskFailure: (body) => {
+    SendTaskFailure: async (body) => {
       const request = parse(requests.SendTaskFailure, body);
-      engine.tokens.fail(request.taskToken, request.error, request.cause);
+      await engine.fail(request.taskToken, request.error, request.cause);
       return {};
     },
     SendTaskHeartbeat: (body) => {

@@ -56,6 +56,11 @@ export interface CompiledStateMachine {
 export interface CompileOptions {
   waitTimeScale?: number;
   hasDynamodbEndpoint: boolean;
+  /**
+   * Every Wait state becomes a local wait task, also one with a fixed Seconds, so that its deadline is
+   * known and kept: a durable execution resumes a Wait with the time it had left.
+   */
+  localWaits?: boolean;
 }
 
 type Json = Record<string, unknown>;
@@ -120,7 +125,8 @@ export function compileStateMachine(
           tasks.set(stateName, compileTask(state, where, options, fail));
           break;
         case 'Wait':
-          if (scale !== undefined) rewriteWait(state, scale, stateName, tasks);
+          if (options.localWaits) rewriteWait(state, undefined, stateName, tasks);
+          else if (scale !== undefined) rewriteWait(state, scale, stateName, tasks);
           break;
         case 'Map': {
           for (const field of UNSUPPORTED_MAP_FIELDS) {
@@ -196,16 +202,23 @@ function compileTask(
  * The library can only replace a Wait's duration with a fixed number, so waits that depend on the input or the
  * clock become local Task states: Parameters hand the handler the evaluated path, which it scales and sleeps.
  */
-function rewriteWait(state: Json, scale: number, stateName: string, tasks: Map<string, TaskSpec>): void {
-  if (typeof state.Seconds === 'number') {
+function rewriteWait(
+  state: Json,
+  scale: number | undefined,
+  stateName: string,
+  tasks: Map<string, TaskSpec>,
+): void {
+  if (typeof state.Seconds === 'number' && scale !== undefined) {
     state.Seconds *= scale;
     return;
   }
+  // The local handler scales what it is given (a fixed Seconds included, when every Wait is local).
   const parameters: Json = { 'Input.$': '$' };
+  if (typeof state.Seconds === 'number') parameters.Seconds = state.Seconds;
   if (typeof state.SecondsPath === 'string') parameters['Seconds.$'] = state.SecondsPath;
   if (typeof state.Timestamp === 'string') parameters.Timestamp = state.Timestamp;
   if (typeof state.TimestampPath === 'string') parameters['Timestamp.$'] = state.TimestampPath;
-  for (const field of ['SecondsPath', 'Timestamp', 'TimestampPath']) delete state[field];
+  for (const field of ['Seconds', 'SecondsPath', 'Timestamp', 'TimestampPath']) delete state[field];
   Object.assign(state, {
     Type: 'Task',
     Resource: LOCAL_WAIT_RESOURCE,

@@ -7,8 +7,10 @@ import { createOperations, isOperationName } from './api.js';
 import { compileStateMachine } from './definition.js';
 import { ExecutionEngine } from './engine.js';
 import { StepFunctionsApiError } from './errors.js';
+import type { ExecutionStore } from './persistence.js';
 
 export { StateMachineDefinitionError, StepFunctionsApiError } from './errors.js';
+export { DurableExecutions, type ExecutionStore } from './persistence.js';
 
 export interface LocalStateMachine {
   arn: string;
@@ -31,6 +33,11 @@ export interface StepFunctionsOptions {
    * 0 skips them. Default: real time. Task TimeoutSeconds and HeartbeatSeconds are never scaled.
    */
   waitTimeScale?: number;
+  /**
+   * Keeps executions across restarts: every one is stored as it moves (a checkpoint at each top-level
+   * state, the token before its Lambda gets it, a Wait's end), and at start running ones resume.
+   */
+  store?: ExecutionStore;
   log?: (line: string) => void;
 }
 
@@ -55,6 +62,7 @@ export async function startStepFunctions(
     compileStateMachine(machine, {
       ...(opts.waitTimeScale !== undefined && opts.waitTimeScale !== 1 ? { waitTimeScale } : {}),
       hasDynamodbEndpoint: opts.dynamodbEndpoint !== undefined,
+      ...(opts.store !== undefined ? { localWaits: true } : {}),
     }),
   );
 
@@ -67,7 +75,9 @@ export async function startStepFunctions(
     },
     waitTimeScale,
     log,
+    ...(opts.store !== undefined ? { store: opts.store } : {}),
   });
+  await engine.restore();
   const operations = createOperations(engine);
 
   const server = createServer((request, response) => {
@@ -106,9 +116,10 @@ export async function startStepFunctions(
     endpoint: listening.endpoint,
     port: listening.port,
     async close() {
-      engine.close();
-      dynamodb?.destroy();
       await listening.close();
+      engine.close();
+      await engine.flushedAll();
+      dynamodb?.destroy();
     },
   };
 }

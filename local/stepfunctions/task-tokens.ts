@@ -34,7 +34,14 @@ export class TaskTokens {
   private readonly byExecution = new Map<string, Set<string>>();
 
   issue(options: IssueOptions): { token: string; result: Promise<unknown> } {
-    const token = randomBytes(48).toString('base64url');
+    return this.adopt(randomBytes(48).toString('base64url'), options);
+  }
+
+  /**
+   * Makes a token issued by an earlier run of the cloud pending again (an execution resumed after a
+   * restart), with what is left of its timeout: SendTaskSuccess/Failure with it settle the task as before.
+   */
+  adopt(token: string, options: IssueOptions): { token: string; result: Promise<unknown> } {
     let resolve!: (output: unknown) => void;
     let reject!: (error: Error) => void;
     const result = new Promise<unknown>((res, rej) => {
@@ -77,6 +84,11 @@ export class TaskTokens {
 
   fail(token: string, error: string | undefined, cause: string | undefined): void {
     this.settle(token, new TaskFailedError(error ?? '', cause ?? ''), true);
+  }
+
+  /** The execution a pending token belongs to; throws InvalidToken or TaskTimedOut as the callbacks do. */
+  ownerOf(token: string): string {
+    return this.pending(token).executionArn;
   }
 
   heartbeat(token: string): void {

@@ -25,10 +25,38 @@ export interface TaskDeps {
   log(line: string): void;
 }
 
+/** Where a durable execution records what it waits for, before it waits (see engine.ts). */
+export interface WaitCheckpoints {
+  /** Before the token is handed to the Lambda: resolved once stored. */
+  token(stateName: string, wait: TokenWait): Promise<void>;
+  /** Before a Wait state sleeps: until when (epoch ms, real time), resolved once stored. */
+  wait(stateName: string, until: number): Promise<void>;
+}
+
+export interface TokenWait {
+  token: string;
+  /** Epoch ms at which the task's TimeoutSeconds ends. */
+  timeoutAt: number;
+}
+
+/** What a resumed execution's first state was waiting for when the cloud stopped. */
+export interface ResumedWait {
+  stateName: string;
+  token?: TokenWait & { outcome?: TokenOutcome };
+  waitUntil?: number;
+}
+
+/** A callback that was acknowledged (and stored) but had not reached the task before the stop. */
+export type TokenOutcome = { output: string } | { error?: string; cause?: string };
+
 export interface TaskExecution {
   executionArn: string;
   /** Aborted when the execution leaves RUNNING. */
   signal: AbortSignal;
+  /** Durable executions only. */
+  checkpoints?: WaitCheckpoints;
+  /** Taken by the first run of its state's handler: it waits on instead of starting over. */
+  resume?: ResumedWait;
 }
 
 type Json = Record<string, unknown>;
@@ -47,6 +75,14 @@ export function buildTaskHandlers(
   for (const [stateName, spec] of machine.tasks) {
     handlers[stateName] = (input) => {
       if (execution.signal.aborted) throw new TaskClosedError();
+      const resume = execution.resume?.stateName === stateName ? execution.resume : undefined;
+      if (resume !== undefined) {
+        execution.resume = undefined;
+        if (resume.token !== undefined && spec.kind === 'lambdaInvoke' && spec.waitForTaskToken)
+          return resumeToken(spec, resume.token, execution, deps);
+        if (resume.waitUntil !== undefined && spec.kind === 'wait')
+          return localWait(input, execution.signal, deps.waitTimeScale, resume.waitUntil);
+      }
       return runTask(spec, stateName, input, execution, deps);
     };
   }
@@ -70,8 +106,35 @@ async function runTask(
     case 'dynamodb':
       return callDynamodb(deps.dynamodb(), spec.action, input);
     case 'wait':
-      return localWait(input, execution.signal, deps.waitTimeScale);
+      return localWait(input, execution.signal, deps.waitTimeScale, undefined, (until) =>
+        execution.checkpoints?.wait(stateName, until),
+      );
   }
+}
+
+/**
+ * A token task of an execution resumed after a restart: its Lambda already has the token, so it is not
+ * invoked again; the token is pending again with what is left of its timeout, and a callback that was
+ * acknowledged before the stop settles it at once.
+ */
+async function resumeToken(
+  spec: Extract<TaskSpec, { kind: 'lambdaInvoke' }>,
+  wait: NonNullable<ResumedWait['token']>,
+  execution: TaskExecution,
+  deps: TaskDeps,
+): Promise<JsonValue> {
+  const { outcome } = wait;
+  const { result } = deps.tokens.adopt(wait.token, {
+    executionArn: execution.executionArn,
+    // An acknowledged callback counts even if the timeout ran out while the cloud was stopped.
+    timeoutSeconds: outcome !== undefined ? 60 : Math.max(0, (wait.timeoutAt - Date.now()) / 1000),
+    ...(spec.heartbeatSeconds !== undefined ? { heartbeatSeconds: spec.heartbeatSeconds } : {}),
+  });
+  if (outcome !== undefined) {
+    if ('output' in outcome) deps.tokens.succeed(wait.token, JSON.parse(outcome.output));
+    else deps.tokens.fail(wait.token, outcome.error, outcome.cause);
+  }
+  return (await result) as JsonValue;
 }
 
 function asParameters(input: JsonValue, what: string): Json {
@@ -120,6 +183,11 @@ async function invokeWithToken(
     ...(spec.heartbeatSeconds !== undefined ? { heartbeatSeconds: spec.heartbeatSeconds } : {}),
   });
   const parameters = asParameters(replaceString(input, deps.tokenPlaceholder, token), 'lambda:invoke');
+  // A durable execution stores the token before anyone can hold it: a callback after a restart finds it.
+  await execution.checkpoints?.token(stateName, {
+    token,
+    timeoutAt: Date.now() + spec.timeoutSeconds * 1000,
+  });
   try {
     await callLambda(deps, functionNameOf(parameters), parameters.Payload ?? {});
   } catch (error) {
@@ -201,8 +269,19 @@ function sendDynamodb(client: DynamoDBClient, action: DynamodbAction, parameters
 }
 
 /** A Wait rewritten as a Task (see definition.ts): Parameters carry `Input` and `Seconds` or `Timestamp`. */
-async function localWait(input: JsonValue, signal: AbortSignal, scale: number): Promise<JsonValue> {
+async function localWait(
+  input: JsonValue,
+  signal: AbortSignal,
+  scale: number,
+  resumedUntil?: number,
+  record?: (until: number) => Promise<void> | undefined,
+): Promise<JsonValue> {
   const parameters = asParameters(input, 'Wait');
+  if (resumedUntil !== undefined) {
+    await sleep(resumedUntil - Date.now(), signal);
+    if (signal.aborted) throw new TaskClosedError();
+    return (parameters.Input ?? null) as JsonValue;
+  }
   let ms = 0;
   if (parameters.Seconds !== undefined) {
     const seconds = parameters.Seconds;
@@ -215,6 +294,7 @@ async function localWait(input: JsonValue, signal: AbortSignal, scale: number): 
     if (Number.isNaN(at)) throw new StatesRuntimeError('Wait: Timestamp must be an ISO-8601 timestamp');
     ms = Math.max(0, at - Date.now());
   }
+  await record?.(Date.now() + ms * scale);
   await sleep(ms * scale, signal);
   if (signal.aborted) throw new TaskClosedError();
   return (parameters.Input ?? null) as JsonValue;
