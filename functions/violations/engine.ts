@@ -593,6 +593,23 @@ export function close(v: Violation, actor: string, now: string): Violation {
 }
 
 /**
+ * Whether a deadline is the current step's, due by now and unmet: 'ack' while dispatched, 'handle'
+ * while dispatched or acknowledged. Only such a deadline escalates the case.
+ */
+export function missedDeadline(
+  v: Violation,
+  deadline: { kind: 'ack' | 'handle'; chainIndex: number },
+  now: string,
+): boolean {
+  if (deadline.chainIndex !== v.chainIndex) return false;
+  const dueAt = deadline.kind === 'ack' ? v.ackDueAt : v.handleDueAt;
+  if (dueAt === undefined || ms(now) < ms(dueAt)) return false;
+  return deadline.kind === 'ack'
+    ? v.status === 'dispatched'
+    : v.status === 'dispatched' || v.status === 'acknowledged';
+}
+
+/**
  * A deadline timer fired. It escalates only if it is the current deadline (same chainIndex, due by
  * now) and still unmet: 'ack' while dispatched, 'handle' while dispatched or acknowledged. Escalation
  * re-dispatches to the next step of the chain with fresh deadlines; the new assignee must acknowledge.
@@ -606,14 +623,7 @@ export function onDeadline(
   now: string,
 ): { violation: Violation; escalatedTo?: ChainStep['assignee'] } {
   const unchanged = { violation: v };
-  if (deadline.chainIndex !== v.chainIndex) return unchanged;
-  const dueAt = deadline.kind === 'ack' ? v.ackDueAt : v.handleDueAt;
-  if (dueAt === undefined || ms(now) < ms(dueAt)) return unchanged;
-  const unmet =
-    deadline.kind === 'ack'
-      ? v.status === 'dispatched'
-      : v.status === 'dispatched' || v.status === 'acknowledged';
-  if (!unmet) return unchanged;
+  if (!missedDeadline(v, deadline, now)) return unchanged;
   const nextIndex = v.chainIndex + 1;
   const next = scenario.chain[nextIndex];
   if (!next) return unchanged;
