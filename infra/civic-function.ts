@@ -72,7 +72,10 @@ export class CivicFunction extends NodejsFunction {
         mainFields: [...BUNDLING.mainFields],
         banner: BUNDLING.banner,
         esbuildArgs: Object.fromEntries(
-          Object.entries(BUNDLING.alias).map(([module, file]) => [`--alias:${module}`, path.join(PROJECT_ROOT, file)]),
+          Object.entries(BUNDLING.alias).map(([module, file]) => [
+            `--alias:${module}`,
+            path.join(PROJECT_ROOT, file),
+          ]),
         ),
       },
     });

@@ -3,7 +3,7 @@ import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { meetingsRoutes } from '../functions/meetings/routes.js';
 import type { Api } from './api.js';
-import type { CivicFunction, FunctionDefaults } from './civic-function.js';
+import type { FunctionDefaults } from './civic-function.js';
 import { acknowledgeWildcards } from './nag.js';
 import { featureTimers } from './timers.js';
 
@@ -30,20 +30,22 @@ export class Meetings extends Construct {
       memorySize: 1024,
     });
     const routeFunctions = api.addCatalogue(this, meetingsRoutes, defaults);
-    // Every function of the feature shares the service module, which reads the timer target at cold start.
-    for (const fn of [timers.target, ...routeFunctions.values()]) timers.configure(fn);
-
+    const group = (name: string) => {
+      const fn = routeFunctions.get(name);
+      if (fn === undefined) throw new Error(`The meetings catalogue has no ${name} group`);
+      return fn;
+    };
+    // Noticing a meeting (notice.ts, on the read-write routes) schedules its opening and close.
+    const noticing = group('read-write');
+    timers.configure(noticing);
+    timers.grantScheduling(
+      noticing,
+      "A meeting's opening and close are schedules named at run time, in the default group only.",
+    );
+    // Closing it (close.ts: the timer, or the backstop route) answers the workflows waiting on its matters.
     const { partition, region, account } = Stack.of(this);
     const stateMachines = `arn:${partition}:states:${region}:${account}:stateMachine:*`;
-    // Noticing a meeting schedules its timers; closing it (the timer, or the backstop route) answers tokens.
-    const writers = [routeFunctions.get('read-write'), routeFunctions.get('tally'), timers.target].filter(
-      (fn): fn is CivicFunction => fn !== undefined,
-    );
-    for (const fn of writers) {
-      timers.grantScheduling(
-        fn,
-        "A meeting's opening and close are schedules named at run time, in the default group only.",
-      );
+    for (const fn of [group('tally'), timers.target]) {
       fn.addToRolePolicy(
         new PolicyStatement({
           actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'],

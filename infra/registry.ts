@@ -16,13 +16,8 @@ export class Registry extends Construct {
   ) {
     super(scope, id);
     const { api, defaults, devices } = props;
-    // Every registry function shares one bundle, which reads the device policy name at cold start.
-    for (const fn of [
-      ...api.addCatalogue(this, registryRoutes, defaults).values(),
-      ...api.addCatalogue(this, rosterRoutes, defaults).values(),
-    ]) {
-      fn.addEnvironment('DEVICE_POLICY_NAME', devices.policy.ref);
-    }
+    api.addCatalogue(this, registryRoutes, defaults);
+    api.addCatalogue(this, rosterRoutes, defaults);
 
     const { partition, region, account } = Stack.of(this);
     const iotArn = (resource: string) => `arn:${partition}:iot:${region}:${account}:${resource}`;

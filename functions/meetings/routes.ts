@@ -15,12 +15,20 @@ import {
 } from './domain.js';
 
 const API = 'meetings/api.handler.ts';
+const READ = 'meetings/read.handler.ts';
+const TALLY = 'meetings/tally.handler.ts';
 const area = z.object({ areaId: slugSchema }).strict();
 const meeting = z.object({ meetingId: slugSchema }).strict();
 const petition = z.object({ petitionId: slugSchema }).strict();
 const reason = z.string().trim().min(5, 'Say why you read named ballots (at least 5 characters)').max(500);
 /** Routes that read or recount a whole meeting's ballots: more time and memory than the others. */
-const tally = { group: 'tally', tableAccess: 'read-write', timeoutSeconds: 29, memorySize: 1024 } as const;
+const tally = {
+  entry: TALLY,
+  group: 'tally',
+  tableAccess: 'read-write',
+  timeoutSeconds: 29,
+  memorySize: 1024,
+} as const;
 
 export const meetingsRoutes = {
   putMeetingRules: defineRoute({
@@ -36,7 +44,7 @@ export const meetingsRoutes = {
   }),
   getMeetingRules: defineRoute({
     routeKey: 'GET /areas/{areaId}/meeting-rules',
-    entry: API,
+    entry: READ,
     handler: 'getMeetingRules',
     summary: "An area's rules of procedure for meetings (the defaults if none are recorded)",
     roles: MEETING_ROLES.read,
@@ -57,7 +65,7 @@ export const meetingsRoutes = {
   }),
   listMeetings: defineRoute({
     routeKey: 'GET /areas/{areaId}/meetings',
-    entry: API,
+    entry: READ,
     handler: 'listMeetings',
     summary: "An area's meetings, by opening time",
     roles: MEETING_ROLES.read,
@@ -88,7 +96,7 @@ export const meetingsRoutes = {
   }),
   getEligibility: defineRoute({
     routeKey: 'GET /meetings/{meetingId}/eligibility',
-    entry: API,
+    entry: READ,
     handler: 'getEligibility',
     summary:
       'Your roll entries: units, exact area, count (provisional until the roll is frozen when voting opens)',
@@ -98,7 +106,7 @@ export const meetingsRoutes = {
   }),
   listRoll: defineRoute({
     routeKey: 'GET /meetings/{meetingId}/roll',
-    entry: API,
+    entry: READ,
     handler: 'listRoll',
     summary: 'The frozen voter roll with its totals',
     roles: MEETING_ROLES.organise,
@@ -153,7 +161,7 @@ export const meetingsRoutes = {
   }),
   listMyBallots: defineRoute({
     routeKey: 'GET /meetings/{meetingId}/my-ballots',
-    entry: API,
+    entry: READ,
     handler: 'listMyBallots',
     summary: 'Your own ballots: the final one per matter and channel, with receipts, and every earlier one',
     roles: MEETING_ROLES.vote,
@@ -172,7 +180,7 @@ export const meetingsRoutes = {
   }),
   listBallotReads: defineRoute({
     routeKey: 'GET /meetings/{meetingId}/ballot-reads',
-    entry: API,
+    entry: READ,
     handler: 'listBallotReads',
     summary: 'Every read of named ballots: who, when, why, what',
     roles: MEETING_ROLES.audit,
@@ -181,7 +189,7 @@ export const meetingsRoutes = {
   }),
   getTurnout: defineRoute({
     routeKey: 'GET /meetings/{meetingId}/turnout',
-    entry: API,
+
     handler: 'getTurnout',
     summary:
       'Live turnout per matter against the quorum (2/3 of the area and of the owners): participation only',
@@ -191,7 +199,7 @@ export const meetingsRoutes = {
   }),
   closeMeeting: defineRoute({
     routeKey: 'POST /meetings/{meetingId}/close',
-    entry: API,
+
     handler: 'closeMeeting',
     summary:
       'Close and tally once the voting window has ended (the schedule does it; refused before the end, idempotent after)',
@@ -201,7 +209,7 @@ export const meetingsRoutes = {
   }),
   getResult: defineRoute({
     routeKey: 'GET /meetings/{meetingId}/result',
-    entry: API,
+    entry: READ,
     handler: 'getResult',
     summary:
       'The published result: per matter raw and deemed figures side by side and which decides, elections with run-offs, the Merkle root of the counted ballots',
@@ -211,7 +219,7 @@ export const meetingsRoutes = {
   }),
   recount: defineRoute({
     routeKey: 'GET /meetings/{meetingId}/recount',
-    entry: API,
+
     handler: 'recount',
     summary:
       'Recount from the stored ballots and compare with the published result; names conflicting ballots, so the read is recorded',
@@ -222,7 +230,7 @@ export const meetingsRoutes = {
   }),
   getProof: defineRoute({
     routeKey: 'GET /meetings/{meetingId}/proofs/{receipt}',
-    entry: API,
+
     handler: 'getProof',
     summary:
       'The inclusion proof of a receipt under the published root (check it with npm run verify-receipt)',
@@ -249,7 +257,7 @@ export const meetingsRoutes = {
   }),
   listPetitions: defineRoute({
     routeKey: 'GET /areas/{areaId}/petitions',
-    entry: API,
+    entry: READ,
     handler: 'listPetitions',
     summary: "An area's petitions",
     roles: MEETING_ROLES.petition,
@@ -259,7 +267,7 @@ export const meetingsRoutes = {
   }),
   getPetition: defineRoute({
     routeKey: 'GET /petitions/{petitionId}',
-    entry: API,
+    entry: READ,
     handler: 'getPetition',
     summary: 'A petition and its progress against both thresholds',
     roles: MEETING_ROLES.petition,

@@ -27,7 +27,7 @@ let ddb: LocalDynamoDb;
 let scheduler: LocalScheduler;
 let stepFunctions: { endpoint: string; close(): Promise<void> };
 let sfn: SFNClient;
-let service: typeof import('./service.js');
+let service: typeof import('./service.js') & typeof import('./notice.js') & typeof import('./close.js');
 let store: typeof import('./store.js');
 let registry: typeof import('../registry/store.js');
 const tokens = new Map<string, string>();
@@ -140,7 +140,11 @@ beforeAll(async () => {
     SCHEDULER_ROLE_ARN: 'arn:aws:iam::000000000000:role/CivicCell-MeetingsSchedulerRole',
   });
   sfn = sfnClient(stepFunctions.endpoint);
-  service = await import('./service.js');
+  service = {
+    ...(await import('./service.js')),
+    ...(await import('./notice.js')),
+    ...(await import('./close.js')),
+  };
   store = await import('./store.js');
   registry = await import('../registry/store.js');
   await arrangeRegistry();

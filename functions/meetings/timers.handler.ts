@@ -3,7 +3,8 @@ import middy from '@middy/core';
 import * as z from 'zod';
 import { ConflictError, NotFoundError } from '../shared/errors.js';
 import { logger } from '../shared/observability.js';
-import { closeVoting, openVoting } from './service.js';
+import { closeVoting } from './close.js';
+import { openVoting } from './service.js';
 
 const timerEventSchema = z
   .object({

@@ -1,11 +1,11 @@
 /**
- * The registry's HTTP handlers; each export is one route of routes.ts. One module (one bundle) for the
- * whole feature; its routes are served by a few functions, grouped by the table access and permissions
- * they need (`dispatch` hands each event to its route's handler).
+ * The registry's HTTP handlers for its records; each export is one route of routes.ts, and `dispatch`
+ * hands each event to its route's handler. The roster import and device registration have modules of
+ * their own, so that these functions' bundles carry neither the CSV parser nor the IoT client.
  */
 import { httpRoute, json, routeDispatcher } from '../shared/http.js';
 import * as handlers from './api.handler.js';
-import { deviceRoutes, registryRoutes as r, rosterRoutes } from './routes.js';
+import { registryRoutes as r } from './routes.js';
 import { createUnder, etag, listUnder, loadVisible, present, updateVisible } from './service.js';
 import { getRecord, replaceRecord } from './store.js';
 
@@ -217,8 +217,6 @@ export const getDevice = httpRoute(r.getDevice, async ({ caller, params }) =>
   one(await loadVisible(caller, 'device', params.thingName)),
 );
 
-export { decommissionDevice, registerDevice } from './devices.handler.js';
-export { importRoster } from './roster.handler.js';
 
 /** The handler of every function serving the registry's routes (see routeDispatcher). */
-export const dispatch = routeDispatcher([r, rosterRoutes, deviceRoutes], handlers);
+export const dispatch = routeDispatcher(r, 'registry/api.handler.ts', handlers);

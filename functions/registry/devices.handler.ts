@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/client-iot';
 import { requireEnv } from '../shared/env.js';
 import { ConflictError } from '../shared/errors.js';
-import { httpRoute, json } from '../shared/http.js';
+import { httpRoute, json, routeDispatcher } from '../shared/http.js';
 import { logger } from '../shared/observability.js';
 import { watchNewDevice } from '../violations/watch.js';
 import { deviceRoutes } from './routes.js';
@@ -185,4 +185,10 @@ export const decommissionDevice = httpRoute(deviceRoutes.decommissionDevice, asy
       status: 'decommissioned',
     });
   return json(200, present(updated), { etag: etag(updated) });
+});
+
+/** The handler of the device registration's function (see routeDispatcher). */
+export const dispatch = routeDispatcher(deviceRoutes, 'registry/devices.handler.ts', {
+  registerDevice,
+  decommissionDevice,
 });

@@ -1,5 +1,5 @@
 import { BadRequestError } from '../shared/errors.js';
-import { httpRoute, json } from '../shared/http.js';
+import { httpRoute, json, routeDispatcher } from '../shared/http.js';
 import { parseRoster } from './roster.js';
 import { rosterRoutes } from './routes.js';
 import { ancestryBelow, loadVisible } from './service.js';
@@ -118,3 +118,6 @@ export const importRoster = httpRoute(rosterRoutes.importRoster, async ({ caller
     ...counts,
   });
 });
+
+/** The handler of the roster import's function (see routeDispatcher). */
+export const dispatch = routeDispatcher(rosterRoutes, 'registry/roster.handler.ts', { importRoster });

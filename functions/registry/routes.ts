@@ -23,6 +23,8 @@ import {
 } from './domain.js';
 
 const API = 'registry/api.handler.ts';
+const ROSTER = 'registry/roster.handler.ts';
+const DEVICES = 'registry/devices.handler.ts';
 const compound = z.object({ compoundId: compoundIdSchema }).strict();
 const area = z.object({ areaId: slugSchema }).strict();
 const company = z.object({ companyId: slugSchema }).strict();
@@ -343,7 +345,7 @@ export const registryRoutes = {
 export const rosterRoutes = {
   importRoster: defineRoute({
     routeKey: 'POST /areas/{areaId}/roster',
-    entry: API,
+    entry: ROSTER,
     handler: 'importRoster',
     summary: "Import an area's roster (CSV, English or Chinese headers); all rows valid or nothing imported",
     roles: write('unit'),
@@ -361,7 +363,7 @@ export const rosterRoutes = {
 export const deviceRoutes = {
   registerDevice: defineRoute({
     routeKey: 'POST /compounds/{compoundId}/devices',
-    entry: API,
+    entry: DEVICES,
     handler: 'registerDevice',
     summary:
       'Register a device in a zone: creates its IoT thing and certificate, returns the credentials once',
@@ -375,7 +377,7 @@ export const deviceRoutes = {
   }),
   decommissionDevice: defineRoute({
     routeKey: 'DELETE /devices/{thingName}',
-    entry: API,
+    entry: DEVICES,
     handler: 'decommissionDevice',
     summary: 'Decommission a device: revokes its certificate (the broker refuses it) and deletes its thing',
     roles: write('device'),

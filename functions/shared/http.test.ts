@@ -116,6 +116,8 @@ describe('httpRoute', () => {
   });
 });
 
+const ENTRY = 'things/api.handler.ts';
+
 describe('routeDispatcher', () => {
   const catalogue = {
     createThing: defineRoute({
@@ -138,7 +140,7 @@ describe('routeDispatcher', () => {
   const listThings = async () => json(200, { items: [] });
 
   it('hands each event to the handler of the route API Gateway matched', async () => {
-    const dispatch = routeDispatcher([catalogue], { createThing: route, listThings });
+    const dispatch = routeDispatcher(catalogue, ENTRY, { createThing: route, listThings });
     const created = await dispatch(
       eventWith({
         groups: '[street-office]',
@@ -153,13 +155,13 @@ describe('routeDispatcher', () => {
   });
 
   it('answers 404 problem+json for a route it does not serve', async () => {
-    const dispatch = routeDispatcher([catalogue], { createThing: route, listThings });
+    const dispatch = routeDispatcher(catalogue, ENTRY, { createThing: route, listThings });
     const response = await dispatch({ ...eventWith({}), routeKey: 'DELETE /things/{id}' }, context);
     expect(response.statusCode).toBe(404);
     expect(response.headers?.['content-type']).toBe('application/problem+json');
   });
 
   it('fails at once when a catalogue route has no handler in the module', () => {
-    expect(() => routeDispatcher([catalogue], { createThing: route })).toThrow(/GET \/things.*listThings/);
+    expect(() => routeDispatcher(catalogue, ENTRY, { createThing: route })).toThrow(/GET \/things.*listThings/);
   });
 });

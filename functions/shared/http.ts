@@ -246,20 +246,23 @@ type RouteHandler = (event: HttpEvent, context: Context) => Promise<HttpResult>;
 /**
  * The handler of a function that serves several routes (infra/ gives one function to each group of a
  * catalogue's routes): API Gateway's event names the route it matched, and the event goes to that
- * route's handler, which does its own parsing, authorization and error mapping. `handlers` is the
- * feature's handler module; a catalogue route without a handler there fails the cold start.
+ * route's handler, which does its own parsing, authorization and error mapping. A module serves the
+ * routes of the catalogue whose `entry` it is; `handlers` are its exports, and a route without its
+ * handler there fails the cold start.
  */
 export const routeDispatcher = (
-  catalogues: readonly Record<string, RouteDefinition>[],
+  catalogue: Readonly<Record<string, RouteDefinition>>,
+  entry: string,
   handlers: Readonly<Record<string, unknown>>,
 ): RouteHandler => {
   const byRouteKey = new Map<string, RouteHandler>();
-  for (const route of catalogues.flatMap((catalogue) => Object.values(catalogue))) {
+  for (const route of Object.values(catalogue).filter((candidate) => candidate.entry === entry)) {
     const handler = handlers[route.handler];
     if (typeof handler !== 'function')
       throw new Error(`${route.routeKey}: the module exports no handler ${route.handler}`);
     byRouteKey.set(route.routeKey, handler as RouteHandler);
   }
+  if (byRouteKey.size === 0) throw new Error(`No route of the catalogue is served by ${entry}`);
   return async (event, context) => {
     const handler = byRouteKey.get(event.routeKey);
     if (handler !== undefined) return handler(event, context);

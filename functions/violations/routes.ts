@@ -8,12 +8,12 @@ import { scenarioOverrideSchema } from './scenarios.js';
 import { STATS_GROUPINGS } from './stats.js';
 
 const API = 'violations/api.handler.ts';
-const TELEMETRY = API;
+const READ = 'violations/read.handler.ts';
 
 export const violationsRoutes = {
   listTelemetry: defineRoute({
     routeKey: 'GET /compounds/{compoundId}/devices/{thingName}/telemetry',
-    entry: TELEMETRY,
+    entry: READ,
     handler: 'listTelemetry',
     summary: "A device's telemetry in a compound, newest first",
     roles: ['street-office'],
@@ -23,7 +23,7 @@ export const violationsRoutes = {
   }),
   listRejectedTelemetry: defineRoute({
     routeKey: 'GET /compounds/{compoundId}/rejected-telemetry',
-    entry: TELEMETRY,
+    entry: READ,
     handler: 'listRejectedTelemetry',
     summary: 'What devices of a compound sent that could not be used, and why',
     roles: ['street-office'],
@@ -33,7 +33,7 @@ export const violationsRoutes = {
   }),
   listViolations: defineRoute({
     routeKey: 'GET /violations',
-    entry: API,
+    entry: READ,
     handler: 'listViolations',
     summary: 'The command centre: violations and their work orders, changed since a time (poll with since)',
     roles: ['street-office'],
@@ -48,7 +48,7 @@ export const violationsRoutes = {
   }),
   getViolation: defineRoute({
     routeKey: 'GET /violations/{violationId}',
-    entry: API,
+    entry: READ,
     handler: 'getViolation',
     summary: 'A violation with every step and work order',
     roles: ['street-office', 'property-staff'],
@@ -91,7 +91,7 @@ export const violationsRoutes = {
   }),
   listScenarios: defineRoute({
     routeKey: 'GET /compounds/{compoundId}/scenarios',
-    entry: API,
+    entry: READ,
     handler: 'listScenarios',
     summary: 'The scenarios a compound runs, with its overrides applied',
     roles: ['street-office', 'property-staff'],
@@ -100,7 +100,7 @@ export const violationsRoutes = {
   }),
   violationStats: defineRoute({
     routeKey: 'GET /violations/stats',
-    entry: API,
+    entry: READ,
     handler: 'violationStats',
     summary:
       'Statistics over a period, filtered by compound, property company and scenario, and broken down by one of them with groupBy: counts, median and p90 time to acknowledge and to close, on-time and escalation rates, repeat locations',
