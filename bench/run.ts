@@ -6,12 +6,14 @@ import '../local/quiet-warnings.js';
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { runBundlesBench } from './bundles.js';
 import { runFoundationBench } from './foundation.js';
 import { runMeetingsBench } from './meetings.js';
 import { runRegistryBench } from './registry.js';
 import { runViolationsBench } from './violations.js';
 
 const PARTS: Record<string, () => Promise<void>> = {
+  bundles: () => runBundlesBench(),
   foundation: () => runFoundationBench(),
   registry: () => runRegistryBench(),
   violations: () => runViolationsBench({ ratePerSecond: 200 }),
