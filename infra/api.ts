@@ -14,6 +14,7 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { apiDocument } from '../functions/shared/catalogues.js';
 import type { RouteDefinition } from '../functions/shared/routes.js';
 import { CivicFunction, type FunctionDefaults } from './civic-function.js';
 import type { Identity } from './identity.js';
@@ -72,7 +73,7 @@ export class Api extends Construct {
     });
 
     const notFound = new CivicFunction(this, 'NotFound', {
-      entry: 'shared/api.handler.ts',
+      entry: 'shared/not-found.handler.ts',
       handler: 'notFound',
       description: 'Answers 404 problem+json for routes no feature serves',
       defaults: props.defaults,
@@ -92,8 +93,9 @@ export class Api extends Construct {
     });
 
     const openApi = new CivicFunction(this, 'OpenApi', {
-      entry: 'shared/api.handler.ts',
+      entry: 'shared/openapi.handler.ts',
       handler: 'openApi',
+      define: { __OPENAPI_DOCUMENT__: JSON.stringify(JSON.stringify(apiDocument())) },
       description: 'GET /openapi.json: the OpenAPI 3.1 document generated from the route catalogues',
       defaults: props.defaults,
       tableAccess: 'none',

@@ -29,6 +29,8 @@ export interface CivicFunctionProps {
   timeout?: Duration;
   /** Only where another resource must know the name before deployment. */
   functionName?: string;
+  /** Constants esbuild puts into the bundle (identifier → JavaScript expression), computed at synth time. */
+  define?: Record<string, string>;
 }
 
 /**
@@ -71,6 +73,7 @@ export class CivicFunction extends NodejsFunction {
         externalModules: [],
         mainFields: [...BUNDLING.mainFields],
         banner: BUNDLING.banner,
+        ...(props.define ? { define: props.define } : {}),
         esbuildArgs: Object.fromEntries(
           Object.entries(BUNDLING.alias).map(([module, file]) => [
             `--alias:${module}`,

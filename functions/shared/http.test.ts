@@ -162,6 +162,8 @@ describe('routeDispatcher', () => {
   });
 
   it('fails at once when a catalogue route has no handler in the module', () => {
-    expect(() => routeDispatcher(catalogue, ENTRY, { createThing: route })).toThrow(/GET \/things.*listThings/);
+    expect(() => routeDispatcher(catalogue, ENTRY, { createThing: route })).toThrow(
+      /GET \/things.*listThings/,
+    );
   });
 });

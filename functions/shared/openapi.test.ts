@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import { deviceRoutes, registryRoutes, rosterRoutes } from '../registry/routes.js';
 import { violationsRoutes } from '../violations/routes.js';
-import { CATALOGUES } from './api.handler.js';
+import { CATALOGUES } from './catalogues.js';
 import {
   buildOpenApiDocument,
   OpenApiCatalogueError,

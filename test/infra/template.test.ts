@@ -4,8 +4,8 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CATALOGUES } from '../../functions/shared/api.handler.js';
 import { ROLES } from '../../functions/shared/auth.js';
+import { CATALOGUES } from '../../functions/shared/catalogues.js';
 import { CivicCellStack } from '../../infra/civic-cell-stack.js';
 import {
   INGEST_BATCH_SIZE,
