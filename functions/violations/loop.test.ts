@@ -342,11 +342,18 @@ describe('a newly registered device', () => {
       zoneKind: 'residence',
     };
     await registry.putDeviceDirectory(meter);
-    // An earlier device of the same thing name, decommissioned, left an active silence condition.
+    // An earlier device of the same thing name, decommissioned, left an active silence condition, the
+    // state of a scenario the new device does not run, and a watermark.
     await store.putCondition(
       meter.thingName,
       'no-water-use',
       { scenarioId: 'no-water-use', thingName: meter.thingName, status: 'active', violationId: 'old' },
+      0,
+    );
+    await store.putCondition(
+      meter.thingName,
+      'fire-lane-occupied',
+      { scenarioId: 'fire-lane-occupied', thingName: meter.thingName, status: 'grace' },
       0,
     );
     const registeredAt = new Date().toISOString();
@@ -360,9 +367,10 @@ describe('a newly registered device', () => {
         status: 'idle',
         watchedSince: registeredAt,
       },
-      version: 2,
+      version: 1,
       dueAt: day(1),
     });
+    expect(await store.getCondition(meter.thingName, 'fire-lane-occupied')).toBeUndefined();
     expect((await store.getCondition(meter.thingName, 'device-silent'))?.dueAt).toBe(
       new Date(Date.parse(registeredAt) + 3_600_000).toISOString(),
     );

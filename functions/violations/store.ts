@@ -3,6 +3,8 @@ import { ConditionalCheckFailedException, PutItemCommand } from '@aws-sdk/client
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import {
   any,
+  BatchDeleteRequest,
+  BatchWriteCommand,
   Entity,
   PutItemCommand as EntityPutItemCommand,
   GetItemCommand,
@@ -11,7 +13,7 @@ import {
   QueryCommand,
   string,
 } from 'dynamodb-toolbox';
-import { type AttributeMap, getItems, putItems } from '../shared/batch.js';
+import { type AttributeMap, getItems, putItems, writeBatch } from '../shared/batch.js';
 import { MARSHALL_OPTIONS, rawDynamoDbClient } from '../shared/clients.js';
 import { CivicTable } from '../shared/table.js';
 import type { IngestDecision } from './domain.js';
@@ -234,6 +236,37 @@ export const SeenEntity = new Entity({
   }),
   computeKey: seenKey,
 });
+
+/**
+ * Deletes every condition and watermark kept under a thing name. Thing names are reused after a device
+ * is decommissioned; a device registered under one must start with none of the earlier device's state
+ * (an open episode, a watermark that would make its first messages look stale).
+ */
+export const clearConditions = async (thingName: string): Promise<number> => {
+  const keys: { entity: 'Condition' | 'ConditionSeen'; scenarioId: string }[] = [];
+  let exclusiveStartKey: Record<string, unknown> | undefined;
+  do {
+    const { Items = [], LastEvaluatedKey } = await CivicTable.build(QueryCommand)
+      .entities(ConditionEntity, SeenEntity)
+      .query({ partition: `THING#${thingName}` })
+      .options({ consistent: true, showEntityAttr: true, exclusiveStartKey: exclusiveStartKey as never })
+      .send();
+    for (const found of Items as { entity: 'Condition' | 'ConditionSeen'; scenarioId: string }[])
+      keys.push({ entity: found.entity, scenarioId: found.scenarioId });
+    exclusiveStartKey = LastEvaluatedKey;
+  } while (exclusiveStartKey !== undefined);
+  for (let i = 0; i < keys.length; i += 25) {
+    const requests = keys
+      .slice(i, i + 25)
+      .map(({ entity, scenarioId }) =>
+        entity === 'Condition'
+          ? ConditionEntity.build(BatchDeleteRequest).key({ thingName, scenarioId })
+          : SeenEntity.build(BatchDeleteRequest).key({ thingName, scenarioId }),
+      );
+    await writeBatch(CivicTable.build(BatchWriteCommand).requests(...requests));
+  }
+  return keys.length;
+};
 
 export interface Seen {
   thingName: string;

@@ -12,7 +12,7 @@ import {
   type Scenario,
   type ScenarioOverride,
 } from './scenarios.js';
-import { getCondition, getOverrides, putCondition } from './store.js';
+import { clearConditions, getOverrides, putCondition } from './store.js';
 
 /** The scenarios a compound runs: the catalogue with the street office's overrides applied. */
 export const effectiveScenarios = async (subDistrictId: string, compoundId: string): Promise<Scenario[]> => {
@@ -27,8 +27,9 @@ export const effectiveScenarios = async (subDistrictId: string, compoundId: stri
  * Starts a newly registered device's absence conditions (device silent, and no water use for a meter
  * in a residence) as of `now`, and lists them for the absence sweep: a device that never reports is
  * then found silent like one that stopped (a presence message lists a condition too, from its own
- * time). A condition an earlier device of the same thing name left (names are reused after
- * decommissioning) is replaced. Returns the scenarios watched.
+ * time). Whatever an earlier device of the same thing name left (names are reused after
+ * decommissioning) — conditions of every scenario, watermarks — is deleted first. Returns the scenarios
+ * watched.
  */
 export const watchNewDevice = async (device: DeviceDirectoryEntry, now: string): Promise<string[]> => {
   const scenarios = (await effectiveScenarios(device.subDistrictId, device.compoundId)).filter(
@@ -37,17 +38,11 @@ export const watchNewDevice = async (device: DeviceDirectoryEntry, now: string):
       (scenario.deviceTypes as readonly string[]).includes(device.type) &&
       appliesToZone(scenario, device.zoneKind),
   );
+  await clearConditions(device.thingName);
   await Promise.all(
     scenarios.map(async (scenario) => {
       const state = watchForSilence(scenario, device.thingName, now);
-      const stored = await getCondition(device.thingName, scenario.scenarioId);
-      await putCondition(
-        device.thingName,
-        scenario.scenarioId,
-        state,
-        stored?.version ?? 0,
-        absenceDueAt(scenario, state),
-      );
+      await putCondition(device.thingName, scenario.scenarioId, state, 0, absenceDueAt(scenario, state));
     }),
   );
   return scenarios.map(({ scenarioId }) => scenarioId);
