@@ -1,4 +1,5 @@
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import type { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
 import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
@@ -9,6 +10,7 @@ import { Construct } from 'constructs';
 import { violationsRoutes } from '../functions/violations/routes.js';
 import type { Api } from './api.js';
 import { CivicFunction, type FunctionDefaults } from './civic-function.js';
+import { deadLetterAlarm } from './data.js';
 import { DATA_ENDPOINT_VARIABLE, type Devices } from './devices.js';
 import { acknowledgeWildcards } from './nag.js';
 import { featureTimers } from './timers.js';
@@ -52,6 +54,7 @@ export class Violations extends Construct {
   readonly ingestRule: CfnTopicRule;
   readonly ingestQueue: Queue;
   readonly ingestDeadLetters: Queue;
+  readonly ingestDeadLettersAlarm: Alarm;
 
   constructor(
     scope: Construct,
@@ -103,6 +106,12 @@ export class Violations extends Construct {
         id: 'Serverless::Serverless-SQSRedrivePolicy',
         reason: 'This queue is itself the dead-letter queue; operators redrive from it by hand.',
       },
+    );
+    this.ingestDeadLettersAlarm = deadLetterAlarm(
+      this,
+      'IngestDeadLettersAlarm',
+      this.ingestDeadLetters,
+      `Device messages failed ${INGEST_MAX_RECEIVES} receives and wait in the ingest dead-letter queue: fix the cause, then redrive them.`,
     );
     this.ingestQueue = new Queue(this, 'IngestQueue', {
       encryption: QueueEncryption.SQS_MANAGED,

@@ -5,7 +5,7 @@ import * as z from 'zod';
 import type { DeviceDirectoryEntry } from '../registry/store.js';
 import { requireEnv } from '../shared/env.js';
 import { ProblemError } from '../shared/errors.js';
-import { logger } from '../shared/observability.js';
+import { count, flushMetrics, logger } from '../shared/observability.js';
 import {
   decideIngest,
   type IngestDecision,
@@ -49,6 +49,7 @@ interface Entry {
  */
 export const handler = middy()
   .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(flushMetrics())
   .handler(async (event: unknown): Promise<SQSBatchResponse> => {
     const { Records } = sqsEventSchema.parse(event);
     const failed = new Set<string>();
@@ -198,6 +199,10 @@ export const handler = middy()
     await Promise.allSettled([applying, storing, reports]);
     const applied = await applying;
     await storing;
+    const rejected = entries.filter(({ decision }) => decision.kind === 'rejected').length;
+    count('TelemetryAccepted', entries.length - rejected);
+    count('TelemetryRejected', rejected);
     for (const { device, error } of applied.failed) failDevice(device.thingName, error);
+    if (failed.size > 0) count('TelemetryRetried', failed.size);
     return { batchItemFailures: [...failed].map((itemIdentifier) => ({ itemIdentifier })) };
   });

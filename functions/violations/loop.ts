@@ -10,7 +10,7 @@ import { IoTDataPlaneClient, PublishCommand } from '@aws-sdk/client-iot-data-pla
 import type { DeviceDirectoryEntry } from '../registry/store.js';
 import { getDeviceDirectory, getRecord, listAllRecords, parentKeyOf } from '../registry/store.js';
 import { requireEnv } from '../shared/env.js';
-import { logger } from '../shared/observability.js';
+import { count, logger } from '../shared/observability.js';
 import { timersFor } from '../shared/timers.js';
 import {
   absenceDueAt,
@@ -23,6 +23,7 @@ import {
   dispatch,
   freeSpaces,
   handle,
+  missedDeadline,
   onAbsenceCheck,
   onDeadline,
   onGraceElapsed,
@@ -429,6 +430,7 @@ const openAndDispatch = async (
     if (error instanceof StaleWriteError) return;
     throw error;
   }
+  count('ViolationsOpened');
   logger.info('Violation opened', {
     violationId,
     scenarioId: scenario.scenarioId,
@@ -690,6 +692,8 @@ export const onTimer = async (event: TimerEvent, now: string) => {
     if (current === undefined) return;
     const { violation, escalatedTo } = onDeadline(current.violation, scenario, event.deadline, now);
     if (escalatedTo === undefined) {
+      // At the last step a missed deadline has nobody to escalate to: it is overdue all the same.
+      if (missedDeadline(current.violation, event.deadline, now)) count('WorkOrdersOverdue');
       // Acknowledged in time, or the last step: the handling deadline comes next, if it can still act.
       if (
         event.deadline.kind !== 'ack' ||
@@ -711,6 +715,8 @@ export const onTimer = async (event: TimerEvent, now: string) => {
       if (error instanceof StaleWriteError && attempt < MAX_ATTEMPTS) continue;
       throw error;
     }
+    count('WorkOrdersOverdue');
+    count('WorkOrdersEscalated');
     logger.info('Violation escalated', { violationId: event.violationId, escalatedTo });
     await sendWorkOrder(device, scenario, violation, workOrder, now);
     return;

@@ -1,7 +1,7 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import * as z from 'zod';
-import { logger } from '../shared/observability.js';
+import { flushMetrics, logger } from '../shared/observability.js';
 import { onAbsenceSweep, onTimer, type TimerEvent } from './loop.js';
 
 const timerEventSchema = z.discriminatedUnion('kind', [
@@ -31,6 +31,7 @@ const timerEventSchema = z.discriminatedUnion('kind', [
  */
 export const handler = middy()
   .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(flushMetrics())
   .handler(async (event: unknown) => {
     const parsed = timerEventSchema.safeParse(event);
     if (!parsed.success) {

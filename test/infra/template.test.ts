@@ -131,6 +131,31 @@ describe('CivicCell template', () => {
     expect(iotInvokes).toEqual([]);
   });
 
+  it('alarms on the first message in either dead-letter queue, and on no other queue', () => {
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
+    const queueOf = (alarm: (typeof alarms)[number]) =>
+      (alarm.Properties.Dimensions as { Name: string; Value: { 'Fn::GetAtt': [string, string] } }[]).find(
+        ({ Name }) => Name === 'QueueName',
+      )?.Value['Fn::GetAtt'];
+    expect(alarms.map(queueOf).sort()).toEqual([
+      [expect.stringMatching(/^DataAsyncFailures[0-9A-F]{8}$/), 'QueueName'],
+      [expect.stringMatching(/^ViolationsIngestDeadLetters[0-9A-F]{8}$/), 'QueueName'],
+    ]);
+    for (const alarm of alarms) {
+      expect(alarm.Properties).toMatchObject({
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Statistic: 'Maximum',
+        Period: 60,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        Threshold: 1,
+        EvaluationPeriods: 1,
+        TreatMissingData: 'notBreaching',
+        AlarmDescription: expect.stringMatching(/.{40,}/),
+      });
+    }
+  });
+
   it('lets only the rule role send to the ingest queue, and only over TLS', () => {
     const policies = Object.entries(template.findResources('AWS::IAM::Policy'));
     const senders = policies.filter(([, policy]) =>
