@@ -3,13 +3,19 @@
  *   --in-memory         keep DynamoDB in memory and the CA/keys in a temporary folder
  *   --data-dir DIR      where data lives (default .local/)
  *   --synth             synthesize even if the sources did not change
+ *   --no-synth          never synthesize: run cdk.out as it is (tests, after their global setup)
  *   --quiet-functions   do not echo function logs
  *   --no-seed           do not seed the demo sub-district into an empty store
+ *   --fault FN=RATE     fail a share of a function's invocations (e.g. --fault Ingest=0.05; repeatable)
+ *   --fault-seed N      seed those failures, to fail the same invocations again
+ *   --state-machine F   also run the state machine in F (ASL JSON, named after the file; for tests)
+ *   --free-ports        bind free ports instead of the defaults (cloud.json in the data dir names them)
  */
 import './quiet-warnings.js';
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_PORTS, PROJECT_ROOT, startLocalCloud } from './cloud.js';
+import { DEFAULT_PORTS, FREE_PORTS, PROJECT_ROOT, startLocalCloud } from './cloud.js';
 import { seedDemoData } from './seed.js';
 
 const { values } = parseArgs({
@@ -17,11 +23,36 @@ const { values } = parseArgs({
     'in-memory': { type: 'boolean', default: false },
     'data-dir': { type: 'string' },
     synth: { type: 'boolean', default: false },
+    'no-synth': { type: 'boolean', default: false },
     'quiet-functions': { type: 'boolean', default: false },
     'no-seed': { type: 'boolean', default: false },
+    fault: { type: 'string', multiple: true, default: [] },
+    'fault-seed': { type: 'string' },
+    'state-machine': { type: 'string', multiple: true, default: [] },
+    'free-ports': { type: 'boolean', default: false },
   },
   strict: true,
 });
+
+const usage = (message: string): never => {
+  console.error(message);
+  process.exit(2);
+};
+const faults = Object.fromEntries(
+  values.fault.map((spec) => {
+    const [target, rate] = spec.split('=');
+    if (!target || rate === undefined || !/^(0(\.\d+)?|1(\.0+)?)$/.test(rate))
+      usage(`--fault takes FUNCTION=RATE with a rate from 0 to 1 (e.g. --fault Ingest=0.05), not ${spec}`);
+    return [target as string, Number(rate)];
+  }),
+);
+const faultSeed = values['fault-seed'] === undefined ? undefined : Number(values['fault-seed']);
+if (faultSeed !== undefined && !Number.isSafeInteger(faultSeed))
+  usage(`--fault-seed takes a whole number, not ${values['fault-seed']}`);
+const extraStateMachines = values['state-machine'].map((file) => ({
+  name: path.basename(file).replace(/\.(asl\.)?json$/, ''),
+  definition: JSON.parse(readFileSync(file, 'utf8')) as object,
+}));
 
 const started = performance.now();
 const stamp = () => `[${((performance.now() - started) / 1000).toFixed(1)}s]`;
@@ -30,8 +61,11 @@ const log = (line: string) => console.log(`${stamp()} ${line}`);
 const cloud = await startLocalCloud({
   inMemory: values['in-memory'],
   dataDir: values['data-dir'] ? path.resolve(values['data-dir']) : undefined,
-  synth: values.synth ? 'always' : 'auto',
-  ports: DEFAULT_PORTS,
+  synth: values.synth ? 'always' : values['no-synth'] ? 'never' : 'auto',
+  ports: values['free-ports'] ? FREE_PORTS : DEFAULT_PORTS,
+  faults,
+  faultSeed,
+  extraStateMachines,
   log,
   functionLog: values['quiet-functions']
     ? undefined
@@ -54,7 +88,7 @@ civic-cell local cloud ready in ${seconds} s — ${cloud.stack.functions.length}
   IoT control plane   ${endpoints.iotControl}      (things, certificates, policies)
   Step Functions      ${endpoints.stepFunctions}
   Scheduler           ${endpoints.scheduler}      (EventBridge Scheduler: one-time and recurring schedules)
-  SQS                 ${endpoints.sqs}      (${cloud.stack.queues.length} queues, in memory; ${cloud.stack.eventSourceMappings.length} Lambda event source mapping(s))
+  SQS                 ${endpoints.sqs}      (${cloud.stack.queues.length} queues, ${values['in-memory'] ? 'in memory' : 'kept on disk'}; ${cloud.stack.eventSourceMappings.length} Lambda event source mapping(s))
   Control plane       ${endpoints.control}      (JWKS, tokens, device certificates)
 
 Tokens (one per role; valid 12 h):
@@ -77,6 +111,11 @@ The AWS SDK from your shell: export ${Object.entries({
   .map(([key, value]) => `${key}=${value}`)
   .join(' ')}
 
+${values['in-memory'] ? 'Nothing is kept (--in-memory).' : 'Kept in the data dir across any stop: tables, queued messages, schedules, Step Functions executions.'}${
+  cloud.lambda.faults.describe().length > 0
+    ? `\nFaults injected: ${cloud.lambda.faults.describe().join(', ')}`
+    : ''
+}
 Ctrl-C stops everything.`);
 
 // The cloud is ready now; the demo data (first start only) arrives in the background through the API.

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LocalClock } from './clock.js';
 import { type LocalTokenRequest, mintRoleToken, startControlPlane } from './control-plane.js';
+import { DurableState } from './durable-state.js';
 import { ensureTables, localCredentials, startDynamoDbLocal } from './dynamodb.js';
 import { createLocalIssuer, type LocalIssuer, startHttpApi } from './http-api/index.js';
 import { type LocalBroker, startBroker } from './iot/broker.js';
@@ -11,16 +12,25 @@ import { ensureCa, type LocalCa } from './iot/ca.js';
 import { type LocalIotControlPlane, startIotControlPlane } from './iot/control-plane.js';
 import { startIotDataPlane } from './iot/data-plane.js';
 import { startEventSourceMappings } from './lambda/event-source-mappings.js';
+import type { Faults } from './lambda/faults.js';
 import { LambdaService, type LambdaServiceOptions } from './lambda/service.js';
 import { freePort } from './ports.js';
 import { RulesEngine } from './rules-engine.js';
 import { type LocalScheduler, startScheduler } from './scheduler/index.js';
+import { DurableSchedules } from './scheduler/persistence.js';
 import { startSchedules } from './schedules.js';
 import { localSecretValues, resolveSecretReferences } from './secrets.js';
-import { type LocalSqs, startSqs } from './sqs/index.js';
-import { startStepFunctions } from './stepfunctions/index.js';
+import { DurableMessageJournal, type LocalSqs, startSqs } from './sqs/index.js';
+import { DurableExecutions, startStepFunctions } from './stepfunctions/index.js';
 import { ensureSynthesized } from './synth.js';
-import { LOCAL_REGION, type LocalStack, loadTemplate, Resolver, readStack } from './template.js';
+import {
+  LOCAL_ACCOUNT,
+  LOCAL_REGION,
+  type LocalStack,
+  loadTemplate,
+  Resolver,
+  readStack,
+} from './template.js';
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const STACK_NAME = 'CivicCell';
@@ -59,6 +69,18 @@ export interface LocalCloudOptions {
   log?: (line: string) => void;
   functionLog?: (functionName: string, line: string) => void;
   onInvocation?: LambdaServiceOptions['onInvocation'];
+  /**
+   * Invocations that fail on purpose, as a function error would (local/lambda/faults.ts): by function
+   * name, logical id or its end (`{ Ingest: 0.05 }`); `cloud.lambda.faults.set(…)` changes them later.
+   */
+  faults?: Faults;
+  /** Seeds the fault draws, so a test fails the same invocations every run. */
+  faultSeed?: number;
+  /**
+   * State machines besides the template's (tests only: a machine the template does not have yet), as
+   * `arn:aws:states:<region>:<account>:stateMachine:<name>`.
+   */
+  extraStateMachines?: { name: string; definition: object }[];
 }
 
 export interface LocalCloud {
@@ -85,9 +107,12 @@ export interface LocalCloud {
   /** The AWS IoT control plane (things, certificates, attachments) the broker authorizes devices with. */
   iotControl: LocalIotControlPlane;
   lambda: LambdaService;
-  /** EventBridge Scheduler: schedules created through its API, held in memory. */
+  /** EventBridge Scheduler: schedules created through its API (kept in the data dir unless in memory). */
   scheduler: LocalScheduler;
-  /** SQS: the template's queues, in memory, fed by rules and drained by event source mappings. */
+  /**
+   * SQS: the template's queues, fed by rules and drained by event source mappings. Unless in memory,
+   * every message change is stored in DynamoDB Local before it is acknowledged, and read back at start.
+   */
   sqs: LocalSqs;
   /**
    * The cloud's clock: real time plus an offset that only moves forward. The functions' `Date`
@@ -206,6 +231,17 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
       }),
     ]);
     await ensureTables(dynamodb.client, stack.tables);
+    // What must outlive a stop besides the tables: queued messages, schedules (and the clock they are
+    // read on), Step Functions executions — in DynamoDB Local tables of the cloud's own, on disk with
+    // the rest. In memory there is nothing of it: every stand-in keeps to its in-memory path.
+    const durable = inMemory ? undefined : await DurableState.open(dynamodb.endpoint);
+    if (durable !== undefined) cleanups.push(() => durable.close());
+    const journal = durable === undefined ? undefined : new DurableMessageJournal(durable, log);
+    const durableSchedules = durable === undefined ? undefined : new DurableSchedules(durable);
+    const [storedMessages, storedSchedules] = await Promise.all([
+      journal?.load() ?? [],
+      durableSchedules?.load() ?? { schedules: [], clockOffsetMs: 0 },
+    ]);
 
     // Ports other components report back once bound; the functions learn them through their environment.
     const iotDataPort = ports.iotData;
@@ -225,15 +261,36 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
       AWS_ENDPOINT_URL_SQS: localEndpoints.sqsUrl,
     };
 
+    if (journal !== undefined)
+      cleanups.push(async () => {
+        await journal.flushed();
+        journal.close();
+      });
     const sqs = await startSqs({
       queues: stack.queues,
       port: ports.sqs,
       visibilityTimeoutScale: options.visibilityTimeoutScale,
+      journal,
       log,
     });
     cleanups.push(() => sqs.close());
+    for (const orphan of sqs.service.restore(storedMessages))
+      log(
+        `sqs: a stored message of ${orphan.queueName}, which the template no longer has, is kept but not served`,
+      );
+    if (storedMessages.length > 0)
+      log(`sqs: ${storedMessages.length} stored message(s) back in their queues`);
 
     const clock = new LocalClock();
+    if (durableSchedules !== undefined) {
+      // Forward only: the clock takes up where it stood, and every advance is kept.
+      clock.advance(storedSchedules.clockOffsetMs);
+      clock.onAdvance(({ offsetMs }) => {
+        durableSchedules
+          .saveClock(offsetMs)
+          .catch((error: Error) => log(`clock: the offset could not be stored: ${error.message}`));
+      });
+    }
     // Secret references in the functions' environment get the local secrets' values (kept in the data dir).
     const secretValues = localSecretValues(path.join(stateDir, 'secrets'), stack.secrets);
     const functions = stack.functions.map((spec) => ({
@@ -247,6 +304,8 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
       log,
       functionLog: options.functionLog,
       onInvocation: options.onInvocation,
+      faults: options.faults,
+      faultSeed: options.faultSeed,
       onAsyncFailure: ({ destination, ...failure }) => {
         log(
           `lambda ${failure.requestContext.functionArn}: retries exhausted → ${destination ?? 'dropped'}: ${failure.responsePayload.errorMessage}`,
@@ -276,9 +335,13 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
       groups: scheduleGroups,
       timeScale: options.timeScale,
       clock,
+      persistence: durableSchedules,
+      restore: storedSchedules.schedules,
       log,
     });
     cleanups.push(() => scheduler.close());
+    if (storedSchedules.schedules.length > 0)
+      log(`scheduler: ${storedSchedules.schedules.length} stored schedule(s) re-armed`);
 
     let broker: LocalBroker | undefined;
     const rules = new RulesEngine({
@@ -314,10 +377,18 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
 
     const stepFunctions = await startStepFunctions({
       port: sfnPort,
-      stateMachines: stack.stateMachines.map(({ arn, name, definition }) => ({ arn, name, definition })),
+      stateMachines: [
+        ...stack.stateMachines.map(({ arn, name, definition }) => ({ arn, name, definition })),
+        ...(options.extraStateMachines ?? []).map(({ name, definition }) => ({
+          arn: `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${name}`,
+          name,
+          definition,
+        })),
+      ],
       invokeLambda: (name, payload) => lambda.invoke(name, payload),
       dynamodbEndpoint: dynamodb.endpoint,
       waitTimeScale: options.timeScale,
+      store: durable === undefined ? undefined : new DurableExecutions(durable),
       log,
     });
     cleanups.push(() => stepFunctions.close());
