@@ -13,9 +13,9 @@ import {
 } from './store.js';
 
 export {
+  type SchedulePersistence,
   type ScheduleRecord,
   SchedulerApiError,
-  type SchedulePersistence,
   type StoredSchedule,
 } from './store.js';
 

@@ -336,6 +336,25 @@ export class ExecutionEngine {
         signal: controller.signal,
         ...(this.deps.store !== undefined ? { checkpoints: this.waitCheckpoints(record) } : {}),
         ...(resume !== undefined ? { resume } : {}),
+        scheduled: (_stateName, spec, parameters) => {
+          const [, resourceType = 'lambda', resource = spec.resource] =
+            /^arn:[\w-]+:states:::([\w-]+):(.+)$/.exec(spec.resource) ?? [];
+          const id = record.events.length + 1;
+          record.events.push({
+            timestamp: Date.now() / 1000,
+            type: 'TaskScheduled',
+            taskScheduledEventDetails: {
+              resourceType,
+              resource,
+              region: record.stateMachineArn.split(':')[3] ?? 'us-east-1',
+              parameters: JSON.stringify(parameters),
+              timeoutInSeconds: spec.timeoutSeconds,
+              ...(spec.heartbeatSeconds !== undefined ? { heartbeatInSeconds: spec.heartbeatSeconds } : {}),
+            },
+            id,
+            previousEventId: id - 1,
+          });
+        },
       },
       { ...this.deps, tokens: this.tokens, tokenPlaceholder: this.tokenPlaceholder },
     );

@@ -57,6 +57,8 @@ export interface TaskExecution {
   checkpoints?: WaitCheckpoints;
   /** Taken by the first run of its state's handler: it waits on instead of starting over. */
   resume?: ResumedWait;
+  /** Records a token task's TaskScheduled history event (its parameters carry the token, as on AWS). */
+  scheduled?(stateName: string, spec: Extract<TaskSpec, { kind: 'lambdaInvoke' }>, parameters: Json): void;
 }
 
 type Json = Record<string, unknown>;
@@ -184,6 +186,11 @@ async function invokeWithToken(
   });
   const parameters = asParameters(replaceString(input, deps.tokenPlaceholder, token), 'lambda:invoke');
   // A durable execution stores the token before anyone can hold it: a callback after a restart finds it.
+  if (execution.scheduled !== undefined) {
+    // One turn, so the history has this state's entry before its TaskScheduled.
+    await new Promise((resolve) => setImmediate(resolve));
+    execution.scheduled(stateName, spec, parameters);
+  }
   await execution.checkpoints?.token(stateName, {
     token,
     timeoutAt: Date.now() + spec.timeoutSeconds * 1000,
