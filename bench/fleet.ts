@@ -1,7 +1,9 @@
 /**
  * The smart-community bench's sensors, in a worker thread of their own: real sensors are not on the
  * cloud's machine, so their MQTT clients and pacing timers should not share the cloud's main thread.
- * Times crossing threads are epoch milliseconds (timeOrigin + now), comparable between threads.
+ * The latency stages cross threads and the rule engine, which stamps Date.now(): they are all taken with
+ * Date.now() (the one system clock, whole milliseconds). Each thread's timeOrigin + now() was finer but
+ * differed from Date.now() by a fraction of a millisecond, which made a short stage come out negative.
  */
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { connectDevice, type Device, type DeviceIdentity } from '../device-shims/device.js';
@@ -103,7 +105,7 @@ const runWorker = async (setup: FleetSetup) => {
           let unsent = true;
           const publish = () => {
             if (unsent && message.occupied)
-              parkedAt.push([violationIdFor(setup.scenarioId, sensor.thingName, message.ts), epochNow()]);
+              parkedAt.push([violationIdFor(setup.scenarioId, sensor.thingName, message.ts), Date.now()]);
             unsent = false;
             return sensor.publish(topicOf(sensor), message);
           };
