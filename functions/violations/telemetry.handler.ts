@@ -34,13 +34,22 @@ export const listTelemetry = httpRoute(r.listTelemetry, async ({ caller, params,
  * GET /compounds/{compoundId}/rejected-telemetry — what devices sent that could not be used, and why.
  * Rejected messages are kept by the compound their topic named, which need not be the device's own (a
  * device publishing under another compound's topic is one of the reasons) and which a sub-district
- * cannot claim (compound ids are a namespace per sub-district, topics are not): only the messages of the
- * caller's sub-district's devices are shown.
+ * cannot claim (compound ids are a namespace per sub-district, topics are not). A message is shown when
+ * its sender is one of the caller's sub-district's devices, or when its sender is in no registry at all
+ * (an unknown thing, the commonest reason) and the topic's compound is one of the caller's; a device of
+ * another sub-district is never shown.
  */
 export const listRejectedTelemetry = httpRoute(
   r.listRejectedTelemetry,
   async ({ caller, params, page: paging }) => {
     if (caller.subDistrictId === undefined) throw new NotFoundError(`No compound ${params.compoundId}.`);
+    const compoundIsCallers = await loadVisible(caller, 'compound', params.compoundId).then(
+      () => true,
+      (error: unknown) => {
+        if (error instanceof NotFoundError) return false;
+        throw error;
+      },
+    );
     const page = await store.listRejectedTelemetry(params.compoundId, paging.limit, paging.startKey);
     const senders = new Map(
       await Promise.all(
@@ -49,8 +58,12 @@ export const listRejectedTelemetry = httpRoute(
         ),
       ),
     );
+    const shown = (clientId: string): boolean => {
+      const sender = senders.get(clientId);
+      return sender === undefined ? compoundIsCallers : sender === caller.subDistrictId;
+    };
     const items = page.items
-      .filter((item) => senders.get(item.clientId) === caller.subDistrictId)
+      .filter((item) => shown(item.clientId))
       .map(({ receivedAt, clientId, topic, reason, payloadBase64 }) => ({
         receivedAt,
         clientId,
