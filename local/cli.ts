@@ -82,7 +82,7 @@ civic-cell local cloud ready in ${seconds} s — ${cloud.stack.functions.length}
 
   HTTP API            ${endpoints.api}            (OpenAPI: ${endpoints.api}/openapi.json)
   MQTT (mutual TLS)   mqtts://${endpoints.mqtt.host}:${endpoints.mqtt.port}
-  CA certificate      ${path.relative(PROJECT_ROOT, cloud.caPath) || cloud.caPath}
+  CA certificate      ${path.resolve(cloud.caPath)}
   DynamoDB Local      ${endpoints.dynamodb}      table ${cloud.tableName}
   IoT data plane      ${endpoints.iotData}
   IoT control plane   ${endpoints.iotControl}      (things, certificates, policies)
@@ -96,7 +96,7 @@ Tokens (one per role; valid 12 h):
   curl -H "authorization: Bearer $(npm run -s token -- street-office)" ${endpoints.api}/compounds/xiling
 
 Device certificates (thing name = certificate CN = MQTT client id):
-  curl -X POST ${endpoints.control}/things/<thingName>/certificate    # writes .local/ca/things/<thingName>/
+  curl -X POST ${endpoints.control}/things/<thingName>/certificate    # writes ${path.join(path.dirname(path.resolve(cloud.caPath)), 'things')}/<thingName>/
 
 The cloud's clock (functions and schedules see it; 1296000 s = the 15 days' notice):
   curl -X POST ${endpoints.control}/clock -d '{"advanceSeconds":1296000}'    # GET /clock reads it
