@@ -18,6 +18,8 @@ export const BUNDLING = {
   mainFields: ['module', 'main'],
   /** Modules replaced in every bundle (see functions/shared/lambda-credentials.ts). */
   alias: { '@aws-sdk/credential-provider-node': 'functions/shared/lambda-credentials.ts' },
+  /** Packages whose modules esbuild may drop when nothing imports from them (esbuild-plugins.ts). */
+  sideEffectFreePackages: ['dynamodb-toolbox'],
   /** ESM bundles of CommonJS dependencies still call require() for Node built-ins. */
   banner:
     "import { createRequire as __civicCreateRequire } from 'node:module'; const require = __civicCreateRequire(import.meta.url);",
@@ -25,7 +27,10 @@ export const BUNDLING = {
 
 let digest: string | undefined;
 
-/** A digest of everything a bundle can contain: the function sources and the lock file. */
+/** The bundler itself: a change to it rebuilds every bundle. */
+const BUNDLER_FILES = ['infra/bundling.ts', 'infra/bundle.ts', 'infra/esbuild-plugins.ts'];
+
+/** A digest of everything a bundle can contain: the function sources, the lock file and the bundler. */
 export const sourcesDigest = (): string => {
   if (digest !== undefined) return digest;
   const hash = createHash('sha256').update(JSON.stringify(BUNDLING));
@@ -35,7 +40,11 @@ export const sourcesDigest = (): string => {
     )
     .map((entry) => path.join(entry.parentPath, entry.name))
     .sort();
-  for (const file of [...files, path.join(PROJECT_ROOT, 'package-lock.json')]) {
+  for (const file of [
+    ...files,
+    path.join(PROJECT_ROOT, 'package-lock.json'),
+    ...BUNDLER_FILES.map((file) => path.join(PROJECT_ROOT, file)),
+  ]) {
     hash.update(path.relative(PROJECT_ROOT, file)).update('\0').update(readFileSync(file)).update('\0');
   }
   digest = hash.digest('hex');

@@ -1,13 +1,14 @@
+import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { AssetHashType, DockerImage, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
-import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, Code, Function as LambdaFunction, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { assetHashFor, BUNDLING, FUNCTIONS_ROOT, PROJECT_ROOT } from './bundling.js';
+import type { BundleRequest } from './bundle.js';
+import { assetHashFor, FUNCTIONS_ROOT, PROJECT_ROOT } from './bundling.js';
 
 /** What every function shares: the table it stores in and where failed async invocations go. */
 export interface FunctionDefaults {
@@ -34,19 +35,50 @@ export interface CivicFunctionProps {
 }
 
 /**
+ * The asset of one handler module: bundled on this machine by infra/bundle.ts (esbuild with the
+ * plugins of esbuild-plugins.ts, which CDK's NodejsFunction cannot take), named by the digest of
+ * everything a bundle can contain so an unchanged bundle in cdk.out is reused. Nothing needs Docker: a
+ * failing bundle fails the synth.
+ */
+const bundledCode = (entry: string, define: Record<string, string> | undefined): Code =>
+  Code.fromAsset(FUNCTIONS_ROOT, {
+    assetHash: assetHashFor(entry),
+    assetHashType: AssetHashType.CUSTOM,
+    bundling: {
+      image: DockerImage.fromRegistry('civic-cell/bundles-are-built-locally'),
+      local: {
+        tryBundle(outputDir) {
+          const request: BundleRequest = { entry: path.join(FUNCTIONS_ROOT, entry), outputDir, define };
+          execFileSync(
+            process.execPath,
+            [
+              '--import',
+              import.meta.resolve('tsx'),
+              path.join(PROJECT_ROOT, 'infra', 'bundle.ts'),
+              JSON.stringify(request),
+            ],
+            { stdio: ['ignore', 'inherit', 'inherit'], cwd: PROJECT_ROOT },
+          );
+          return true;
+        },
+      },
+    },
+  });
+
+/**
  * The one function shape of civic-cell: Node.js 24 on arm64, minified ESM bundles with source maps
  * (everything bundled, the AWS SDK included, so what is tested locally is what deploys), explicit memory
  * and timeout, a retained log group, active tracing, and a failure destination for async invocations.
  */
-export class CivicFunction extends NodejsFunction {
+export class CivicFunction extends LambdaFunction {
   constructor(scope: Construct, id: string, props: CivicFunctionProps) {
     const logGroup = new LogGroup(scope, `${id}Logs`, {
       retention: RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.DESTROY,
     });
     super(scope, id, {
-      entry: path.join(FUNCTIONS_ROOT, props.entry),
-      handler: props.handler ?? 'handler',
+      code: bundledCode(props.entry, props.define),
+      handler: `index.${props.handler ?? 'handler'}`,
       functionName: props.functionName,
       description: props.description,
       runtime: Runtime.NODEJS_24_X,
@@ -63,23 +95,6 @@ export class CivicFunction extends NodejsFunction {
         POWERTOOLS_LOG_LEVEL: 'INFO',
         NODE_OPTIONS: '--enable-source-maps',
         ...props.environment,
-      },
-      bundling: {
-        assetHash: assetHashFor(props.entry),
-        format: OutputFormat.ESM,
-        target: BUNDLING.target,
-        minify: BUNDLING.minify,
-        sourceMap: BUNDLING.sourceMap,
-        externalModules: [],
-        mainFields: [...BUNDLING.mainFields],
-        banner: BUNDLING.banner,
-        ...(props.define ? { define: props.define } : {}),
-        esbuildArgs: Object.fromEntries(
-          Object.entries(BUNDLING.alias).map(([module, file]) => [
-            `--alias:${module}`,
-            path.join(PROJECT_ROOT, file),
-          ]),
-        ),
       },
     });
     Validations.of(this).acknowledge({
