@@ -9,7 +9,6 @@
  * have one key per entry, matter and channel: two concurrent casts cannot leave two final ballots.
  */
 import { createHash } from 'node:crypto';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   $add,
   any,
@@ -30,6 +29,7 @@ import {
   UpdateTransaction,
 } from 'dynamodb-toolbox';
 import { writeBatch } from '../shared/batch.js';
+import { conditionally } from '../shared/conditional.js';
 import { CivicTable } from '../shared/table.js';
 import type { DeliveryChannel, FinalBallot, Meeting, MeetingRules, MeetingStatus, Voter } from './domain.js';
 
@@ -42,17 +42,6 @@ export const shardOf = (voterId: string): number =>
 const STORAGE_ATTRIBUTES = new Set(['pk', 'sk', 'entity', 'listKey', 'listSort', 'created', 'modified']);
 const fromItem = <T>(found: Record<string, unknown>): T =>
   Object.fromEntries(Object.entries(found).filter(([name]) => !STORAGE_ATTRIBUTES.has(name))) as T;
-
-/** Sends a conditional write; false if its condition failed (the item exists, or moved on). */
-const conditionally = async (write: () => Promise<unknown>): Promise<boolean> => {
-  try {
-    await write();
-    return true;
-  } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) return false;
-    throw error;
-  }
-};
 
 const meetingKey = (subDistrictId: string, meetingId: string) => `MEETING#${subDistrictId}#${meetingId}`;
 const areaMeetings = (subDistrictId: string, areaId: string) => `SD#${subDistrictId}#AREA#${areaId}#meeting`;
