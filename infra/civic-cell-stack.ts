@@ -5,6 +5,7 @@ import { Data } from './data.js';
 import { Devices } from './devices.js';
 import { Identity } from './identity.js';
 import { Meetings } from './meetings.js';
+import { Merger } from './merger.js';
 import { Registry } from './registry.js';
 import { Violations } from './violations.js';
 
@@ -21,6 +22,7 @@ export class CivicCellStack extends Stack {
     new Registry(this, 'Registry', { api, devices, defaults });
     new Violations(this, 'Violations', { api, devices, defaults });
     new Meetings(this, 'Meetings', { api, defaults });
+    new Merger(this, 'Merger', { api, defaults });
 
     new CfnOutput(this, 'ApiUrl', { value: api.httpApi.apiEndpoint });
     new CfnOutput(this, 'UserPoolId', { value: identity.userPool.userPoolId });

@@ -86,7 +86,7 @@ civic-cell local cloud ready in ${seconds} s — ${cloud.stack.functions.length}
   DynamoDB Local      ${endpoints.dynamodb}      table ${cloud.tableName}
   IoT data plane      ${endpoints.iotData}
   IoT control plane   ${endpoints.iotControl}      (things, certificates, policies)
-  Step Functions      ${endpoints.stepFunctions}
+  Step Functions      ${endpoints.stepFunctions}      (${cloud.stack.stateMachines.map((machine) => machine.name).join(', ') || 'no state machines'})
   Scheduler           ${endpoints.scheduler}      (EventBridge Scheduler: one-time and recurring schedules)
   SQS                 ${endpoints.sqs}      (${cloud.stack.queues.length} queues, ${values['in-memory'] ? 'in memory' : 'kept on disk'}; ${cloud.stack.eventSourceMappings.length} Lambda event source mapping(s))
   Control plane       ${endpoints.control}      (JWKS, tokens, device certificates)

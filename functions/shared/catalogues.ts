@@ -3,11 +3,19 @@
  * new feature adds its catalogue here and in its infra construct. Imports only schemas.
  */
 import { meetingsRoutes } from '../meetings/routes.js';
+import { mergerRoutes } from '../merger/routes.js';
 import { deviceRoutes, registryRoutes, rosterRoutes } from '../registry/routes.js';
 import { violationsRoutes } from '../violations/routes.js';
 import { buildOpenApiDocument } from './openapi.js';
 
-export const CATALOGUES = [registryRoutes, rosterRoutes, deviceRoutes, violationsRoutes, meetingsRoutes];
+export const CATALOGUES = [
+  registryRoutes,
+  rosterRoutes,
+  deviceRoutes,
+  violationsRoutes,
+  meetingsRoutes,
+  mergerRoutes,
+];
 
 /** The API's OpenAPI 3.1 document, as infra/api.ts builds it at synth time into the document's function. */
 export const apiDocument = () =>
