@@ -1,5 +1,5 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import {
@@ -17,6 +17,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_ACCOUNT, LOCAL_REGION, loadTemplate, readStack } from '../../local/template.js';
+import { type CloudFile, exited, ROOT, startChildCloud, tokenOf } from '../support/child-cloud.js';
 import { eventually } from '../support/cloud.js';
 
 /**
@@ -26,17 +27,11 @@ import { eventually } from '../support/cloud.js';
  * another in a Wait state; started again on the same data dir, all of them go on. Then every kind of
  * stop (SIGKILL of the parent alone, SIGTERM, Ctrl-C's SIGINT to the group) leaves no JVM behind.
  */
-const ROOT = path.resolve(import.meta.dirname, '../..');
 const COMPOUND = 'restart-cmp';
 const AREA = 'restart-area';
 const SENSOR = 'fl-restart-1';
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 const position = { lat: 31.20521, lon: 121.49012 };
-
-interface CloudFile {
-  endpoints: { api: string; sqs: string; stepFunctions: string; control: string };
-  pid: number;
-}
 
 // The template's own names, read the way the local cloud reads them.
 const cdkOut = path.join(ROOT, 'cdk.out');
@@ -65,58 +60,20 @@ describe('the local cloud survives SIGKILL: schedules, queued messages, waiting 
   let token: string;
 
   const start = async (): Promise<{ child: ChildProcess; cloud: CloudFile }> => {
-    const child = spawn(
-      process.execPath,
+    const started = await startChildCloud(
+      dataDir,
       [
-        '--import',
-        'tsx',
-        'local/cli.ts',
-        '--data-dir',
-        dataDir,
-        '--no-seed',
-        '--no-synth',
-        '--free-ports',
-        '--quiet-functions',
         '--state-machine',
         path.join(machinesDir, 'restart-approval.json'),
         '--state-machine',
         path.join(machinesDir, 'restart-wait.json'),
       ],
-      { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
+      output,
     );
-    children.push(child);
-    child.stdout?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-    child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-    // cloud.json outlives a SIGKILL: wait for the one this process writes.
-    const file = path.join(dataDir, 'cloud.json');
-    const started = await eventually(
-      async () => {
-        if (child.exitCode !== null) throw new Error(`the cloud exited: ${output.join('').slice(-2000)}`);
-        if (!existsSync(file)) return undefined;
-        try {
-          const parsed = JSON.parse(readFileSync(file, 'utf8')) as CloudFile;
-          return parsed.pid === child.pid ? parsed : undefined;
-        } catch {
-          return undefined;
-        }
-      },
-      40_000,
-      'the local cloud to start',
-    );
-    const minted = await fetch(`${started.endpoints.control}/tokens`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ role: 'street-office' }),
-    });
-    token = ((await minted.json()) as { token: string }).token;
-    return { child, cloud: started };
+    children.push(started.child);
+    token = await tokenOf(started.cloud, { role: 'street-office' });
+    return started;
   };
-
-  const exited = (child: ChildProcess) =>
-    new Promise<void>((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) resolve();
-      else child.once('exit', () => resolve());
-    });
 
   const noJvmWithin = async (ms: number) =>
     eventually(async () => (jvmsOf(dataDir).length === 0 ? true : undefined), ms, 'the JVM to exit');
