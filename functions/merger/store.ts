@@ -71,6 +71,21 @@ export const ProposalEntryEntity = new Entity({
   }),
 });
 
+/** Which proposals name an area: one small item per (area, proposal), for the area's committee to list. */
+export const ProposalOfAreaEntity = new Entity({
+  name: 'MergerProposalOfArea',
+  table: CivicTable,
+  schema: item({
+    subDistrictId: string().key(),
+    areaId: string().key(),
+    proposalId: string().key(),
+  }),
+  computeKey: ({ subDistrictId, areaId, proposalId }) => ({
+    pk: `SD#${subDistrictId}#AREA#${areaId}#proposal`,
+    sk: proposalId,
+  }),
+});
+
 export class ProposalTakenError extends Error {}
 export class StaleProposalError extends Error {}
 
@@ -91,6 +106,37 @@ export const createProposal = async (proposal: Proposal): Promise<void> => {
       .send(),
   );
   if (!stored) throw new ProposalTakenError(proposal.proposalId);
+  await Promise.all(
+    proposal.areaIds.map((areaId) =>
+      ProposalOfAreaEntity.build(PutItemCommand)
+        .item({ subDistrictId: proposal.subDistrictId, areaId, proposalId: proposal.proposalId })
+        .send(),
+    ),
+  );
+};
+
+/** Every proposal naming one of these areas (a committee's few), oldest first. */
+export const proposalsOfAreas = async (
+  subDistrictId: string,
+  areaIds: readonly string[],
+): Promise<Proposal[]> => {
+  const ids = new Set<string>();
+  for (const areaId of areaIds) {
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const { Items = [], LastEvaluatedKey } = await CivicTable.build(QueryCommand)
+        .entities(ProposalOfAreaEntity)
+        .query({ partition: `SD#${subDistrictId}#AREA#${areaId}#proposal` })
+        .options({ exclusiveStartKey: startKey as never })
+        .send();
+      for (const found of Items) ids.add(found.proposalId);
+      startKey = LastEvaluatedKey;
+    } while (startKey !== undefined);
+  }
+  const proposals = await Promise.all([...ids].map((id) => getProposal(subDistrictId, id)));
+  return proposals
+    .filter((proposal): proposal is Proposal => proposal !== undefined)
+    .sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0));
 };
 
 export const getProposal = async (

@@ -483,5 +483,14 @@ describe('an area merger from proposal to one merged area', () => {
     await endsIn('cancelled', 'cancelled', 'Cancelled');
     expect((await api('/proposals/cancelled/cancel', { body: { reason: '再次' } })).status).toBe(409);
     expect((await api(`/proposals/${PROPOSAL}/cancel`, { body: { reason: '合并已完成' } })).status).toBe(409);
+
+    // A committee lists the proposals naming its area, in one page; the office lists them all.
+    const listed = async (token?: string) =>
+      ((await ok('/proposals', { token })).items as { proposalId: string }[]).map((p) => p.proposalId);
+    expect(await listed(committees.get('xl-8'))).toEqual(['few-passed', 'rejected']);
+    expect(await listed(committees.get('xl-10'))).toEqual(['cancelled']);
+    expect(await listed(committees.get('xl-1'))).toEqual([PROPOSAL]);
+    expect((await listed()).sort()).toEqual(['cancelled', 'few-passed', 'rejected', PROPOSAL].sort());
+    expect(await listed(foreignBureau)).toEqual([]);
   });
 });
