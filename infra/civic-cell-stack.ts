@@ -3,6 +3,7 @@ import type { Construct } from 'constructs';
 import { Api } from './api.js';
 import { Data } from './data.js';
 import { Devices } from './devices.js';
+import { Evaluation } from './evaluation.js';
 import { Identity } from './identity.js';
 import { Meetings } from './meetings.js';
 import { Merger } from './merger.js';
@@ -23,6 +24,7 @@ export class CivicCellStack extends Stack {
     new Violations(this, 'Violations', { api, devices, defaults });
     new Meetings(this, 'Meetings', { api, defaults });
     new Merger(this, 'Merger', { api, defaults });
+    new Evaluation(this, 'Evaluation', { api, defaults });
 
     new CfnOutput(this, 'ApiUrl', { value: api.httpApi.apiEndpoint });
     new CfnOutput(this, 'UserPoolId', { value: identity.userPool.userPoolId });

@@ -2,6 +2,7 @@
  * Every feature's route catalogue: the API construct's OpenAPI document and the tests enumerate them. A
  * new feature adds its catalogue here and in its infra construct. Imports only schemas.
  */
+import { evaluationRoutes } from '../evaluation/routes.js';
 import { meetingsRoutes } from '../meetings/routes.js';
 import { mergerRoutes } from '../merger/routes.js';
 import { deviceRoutes, registryRoutes, rosterRoutes } from '../registry/routes.js';
@@ -15,6 +16,7 @@ export const CATALOGUES = [
   violationsRoutes,
   meetingsRoutes,
   mergerRoutes,
+  evaluationRoutes,
 ];
 
 /** The API's OpenAPI 3.1 document, as infra/api.ts builds it at synth time into the document's function. */

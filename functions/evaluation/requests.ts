@@ -1,0 +1,51 @@
+/** The evaluation's request bodies that are not rules of their own (the rules are in domain.ts). */
+import * as z from 'zod';
+import { slugSchema } from '../registry/domain.js';
+
+export const EVALUATION_ROLES = {
+  /** Indicator systems, cycles, assignments, finalising, the fund. */
+  organise: ['street-office'],
+  /** Score sheets: the assigned evaluators. */
+  score: ['evaluator'],
+  /** Cycles (an evaluator its own assignments) and indicator systems. */
+  read: ['street-office', 'evaluator'],
+  /** A committee's report. */
+  report: ['street-office', 'evaluator', 'committee-member'],
+  /** Disclosures an area's committee posts (maintenance fund half-yearly, common income quarterly). */
+  disclose: ['committee-member', 'street-office'],
+} as const;
+
+export const createCycleSchema = z
+  .object({
+    cycleId: slugSchema,
+    year: z.number().int().min(2000).max(2100),
+    systemId: slugSchema,
+    systemVersion: z.number().int().min(1),
+    /** Evaluators' fractions on one indicator further apart than this must be reconciled. */
+    disagreementThreshold: z.number().min(0).max(1).default(0.3),
+  })
+  .strict();
+
+export const assignmentSchema = z
+  .object({
+    committeeId: z.string().trim().min(1).max(120),
+    /** The evaluator's user id (the token's sub). */
+    evaluatorId: z.string().trim().min(1).max(128),
+    name: z.string().trim().min(1).max(100),
+    /** The registry's owner ids under which the evaluator owns property, if any (declared, then checked). */
+    ownerIds: z.array(z.string().trim().min(1).max(80)).max(20).default([]),
+    /** The property company the evaluator works for, if any. */
+    employerCompanyId: slugSchema.optional(),
+  })
+  .strict();
+
+export const disclosureSchema = z
+  .object({
+    kind: z.enum(['maintenance-fund', 'common-income']),
+    /** The period disclosed, e.g. 2026-H1 or 2026-Q3. */
+    period: z.string().regex(/^\d{4}-(H[12]|Q[1-4])$/, 'A half-year (2026-H1) or a quarter (2026-Q3)'),
+    documentRef: z.string().trim().min(1).max(500),
+  })
+  .strict();
+
+export const reportQuerySchema = z.object({ format: z.enum(['json', 'html']).default('json') }).strict();
