@@ -1,9 +1,10 @@
 /**
- * Bundles one function: `tsx infra/bundle.ts <request JSON>`. CivicFunction's asset runs it during
+ * Bundles one function: `tsx infra/bundle.ts < request.json` (the request on stdin). CivicFunction's asset runs it during
  * synth (CDK's local bundling is synchronous, esbuild's plugins need its asynchronous API, hence a
  * process). The options are BUNDLING's, the same for every function; the plugins are in
  * esbuild-plugins.ts.
  */
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -42,6 +43,6 @@ export const bundleFunction = async (request: BundleRequest): Promise<void> => {
 };
 
 if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const request = JSON.parse(process.argv[2] ?? '{}') as BundleRequest;
+  const request = JSON.parse(readFileSync(0, 'utf8')) as BundleRequest;
   await bundleFunction(request);
 }

@@ -51,13 +51,9 @@ const bundledCode = (entry: string, define: Record<string, string> | undefined):
           const request: BundleRequest = { entry: path.join(FUNCTIONS_ROOT, entry), outputDir, define };
           execFileSync(
             process.execPath,
-            [
-              '--import',
-              import.meta.resolve('tsx'),
-              path.join(PROJECT_ROOT, 'infra', 'bundle.ts'),
-              JSON.stringify(request),
-            ],
-            { stdio: ['ignore', 'inherit', 'inherit'], cwd: PROJECT_ROOT },
+            ['--import', import.meta.resolve('tsx'), path.join(PROJECT_ROOT, 'infra', 'bundle.ts')],
+            // On stdin: a define (the OpenAPI document) outgrows the argument list's limit (E2BIG).
+            { input: JSON.stringify(request), stdio: ['pipe', 'inherit', 'inherit'], cwd: PROJECT_ROOT },
           );
           return true;
         },

@@ -5,6 +5,7 @@
 import { httpRoute, json, routeDispatcher } from '../shared/http.js';
 import { renderReportHtml } from './report.js';
 import { evaluationRoutes as r } from './routes.js';
+import * as secretaries from './secretaries.js';
 import * as evaluation from './service.js';
 
 const now = () => new Date().toISOString();
@@ -52,6 +53,22 @@ export const postDisclosure = httpRoute(r.postDisclosure, async ({ caller, param
   json(201, await evaluation.postDisclosure(caller, params.areaId, body, now())),
 );
 
+export const approveSecretaryPost = httpRoute(r.approveSecretaryPost, async ({ caller, params, body }) =>
+  json(201, await secretaries.approvePost(caller, params.committeeId, body, now())),
+);
+export const hireSecretary = httpRoute(r.hireSecretary, async ({ caller, params, body }) =>
+  json(201, await secretaries.hire(caller, params.committeeId, body, now())),
+);
+export const getSecretary = httpRoute(r.getSecretary, async ({ caller, params }) =>
+  json(200, await secretaries.readSecretary(caller, params.committeeId, params.secretaryId)),
+);
+export const changeSecretaryPay = httpRoute(r.changeSecretaryPay, async ({ caller, params, body }) =>
+  json(200, await secretaries.changePay(caller, params.committeeId, params.secretaryId, body.payFen)),
+);
+export const logSecretaryDuty = httpRoute(r.logSecretaryDuty, async ({ caller, params, body }) =>
+  json(201, await secretaries.logDuty(caller, params.committeeId, params.secretaryId, body, now())),
+);
+
 /** The handler of the functions serving this module's routes (see routeDispatcher). */
 export const dispatch = routeDispatcher(r, 'evaluation/api.handler.ts', {
   createIndicatorSystem,
@@ -64,4 +81,9 @@ export const dispatch = routeDispatcher(r, 'evaluation/api.handler.ts', {
   getReport,
   allocateFund,
   postDisclosure,
+  approveSecretaryPost,
+  hireSecretary,
+  getSecretary,
+  changeSecretaryPay,
+  logSecretaryDuty,
 });

@@ -49,3 +49,58 @@ export const disclosureSchema = z
   .strict();
 
 export const reportQuerySchema = z.object({ format: z.enum(['json', 'html']).default('json') }).strict();
+
+/** Secretaries: the committee and the office run the post; owners approve it in a general meeting. */
+export const SECRETARY_ROLES = {
+  manage: ['committee-member', 'street-office'],
+  read: ['committee-member', 'street-office'],
+} as const;
+
+const fen = (what: string) =>
+  z
+    .number({ error: `${what} is a number of fen` })
+    .int({ error: `${what} is in whole fen (1 fen = ¥0.01)` })
+    .min(0)
+    .max(100_000_000);
+
+/** The post and its pay cap, as a passed matter of the area's general meeting approved them. */
+export const secretaryPostSchema = z
+  .object({
+    meetingId: slugSchema,
+    matterId: slugSchema,
+    /** The most a month's pay may be. */
+    payCapFen: fen('payCapFen'),
+  })
+  .strict();
+
+export const hireSecretarySchema = z
+  .object({
+    secretaryId: slugSchema,
+    name: z.string().trim().min(1).max(100),
+    /** The registry's owner id, if the secretary is an owner of the area (a committee member cannot be). */
+    ownerId: z.string().trim().min(1).max(80).optional(),
+    payFen: fen('payFen'),
+    startsOn: z.iso.date(),
+    /** Required before the secretary starts. */
+    training: z
+      .object({
+        course: z.string().trim().min(1).max(200),
+        completedOn: z.iso.date(),
+        certificateRef: z.string().trim().min(1).max(500),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+export const payChangeSchema = z.object({ payFen: fen('payFen') }).strict();
+
+export const DUTY_KINDS = ['minutes', 'notice', 'archive', 'disclosure-reminder'] as const;
+export const dutySchema = z
+  .object({
+    kind: z.enum(DUTY_KINDS),
+    reference: z.string().trim().min(1).max(500),
+    /** For a disclosure-deadline reminder: the deadline. */
+    dueBy: z.iso.date().optional(),
+  })
+  .strict();

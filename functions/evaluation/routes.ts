@@ -7,11 +7,20 @@ import {
   assignmentSchema,
   createCycleSchema,
   disclosureSchema,
+  dutySchema,
   EVALUATION_ROLES,
+  hireSecretarySchema,
+  payChangeSchema,
   reportQuerySchema,
+  SECRETARY_ROLES,
+  secretaryPostSchema,
 } from './requests.js';
 
 const API = 'evaluation/api.handler.ts';
+const committee = z.object({ committeeId: z.string().trim().min(1).max(120) }).strict();
+const secretary = z
+  .object({ committeeId: z.string().trim().min(1).max(120), secretaryId: slugSchema })
+  .strict();
 const cycle = z.object({ cycleId: slugSchema }).strict();
 const cycleCommittee = z
   .object({ cycleId: slugSchema, committeeId: z.string().trim().min(1).max(120) })
@@ -126,6 +135,60 @@ export const evaluationRoutes = {
     roles: EVALUATION_ROLES.disclose,
     params: z.object({ areaId: slugSchema }).strict(),
     body: disclosureSchema,
+    tableAccess: 'read-write',
+    successStatus: 201,
+  }),
+  approveSecretaryPost: defineRoute({
+    routeKey: 'POST /committees/{committeeId}/secretary-posts',
+    entry: API,
+    handler: 'approveSecretaryPost',
+    summary:
+      "Record the secretary post and its pay cap as a passed matter of the area's general meeting approved them (each new vote is a new version)",
+    roles: SECRETARY_ROLES.manage,
+    params: committee,
+    body: secretaryPostSchema,
+    tableAccess: 'read-write',
+    successStatus: 201,
+  }),
+  hireSecretary: defineRoute({
+    routeKey: 'POST /committees/{committeeId}/secretaries',
+    entry: API,
+    handler: 'hireSecretary',
+    summary:
+      'Hire a secretary within the approved cap, with a training record; not a committee member, no vote, no seal',
+    roles: SECRETARY_ROLES.manage,
+    params: committee,
+    body: hireSecretarySchema,
+    tableAccess: 'read-write',
+    successStatus: 201,
+  }),
+  getSecretary: defineRoute({
+    routeKey: 'GET /committees/{committeeId}/secretaries/{secretaryId}',
+    entry: API,
+    handler: 'getSecretary',
+    summary: 'A secretary, the post it holds and its logged duties',
+    roles: SECRETARY_ROLES.read,
+    params: secretary,
+    tableAccess: 'read',
+  }),
+  changeSecretaryPay: defineRoute({
+    routeKey: 'PUT /committees/{committeeId}/secretaries/{secretaryId}/pay',
+    entry: API,
+    handler: 'changeSecretaryPay',
+    summary: "Change a secretary's pay: only under a post a newer passing vote approved, within its cap",
+    roles: SECRETARY_ROLES.manage,
+    params: secretary,
+    body: payChangeSchema,
+    tableAccess: 'read-write',
+  }),
+  logSecretaryDuty: defineRoute({
+    routeKey: 'POST /committees/{committeeId}/secretaries/{secretaryId}/duties',
+    entry: API,
+    handler: 'logSecretaryDuty',
+    summary: "Log a secretary's duty: minutes, a notice, the archive, a disclosure-deadline reminder",
+    roles: SECRETARY_ROLES.manage,
+    params: secretary,
+    body: dutySchema,
     tableAccess: 'read-write',
     successStatus: 201,
   }),

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_INDICATOR_SYSTEM } from '../../functions/evaluation/domain.js';
 import type { LocalCloud } from '../../local/cloud.js';
-import { startTestCloud } from '../support/cloud.js';
+import { eventually, startTestCloud } from '../support/cloud.js';
 
 const SD = 'sd-evaluation';
 const COMPOUND = 'bansongyuan';
@@ -385,5 +385,95 @@ describe('a committee evaluation cycle from assignment to the guidance fund', ()
     expect(
       (await api(`/evaluation-cycles/${CYCLE}/fund`, { body: { year: 2027, budgetFen: 1 } })).status,
     ).toBe(409);
+  });
+
+  it('hires a secretary within the cap the owners approved, after training; a pay change needs a new vote', async () => {
+    const area = 'bsy-3';
+    const committee = committeeOf(area);
+    const chair = committees.get(area);
+    const opens = cloud.clock.now() + 16 * 86_400_000;
+    await ok(`/areas/${area}/meetings`, {
+      token: chair,
+      body: {
+        meetingId: 'secretary-2027',
+        title: '聘请业委会秘书',
+        format: 'written-consultation',
+        votingOpensAt: new Date(opens).toISOString(),
+        votingClosesAt: new Date(opens + 86_400_000).toISOString(),
+        matters: [
+          { matterId: 'secretary', kind: 'resolution', item: 9, title: '设立秘书岗位，月薪不超过3000元' },
+        ],
+      },
+    });
+    const post = { meetingId: 'secretary-2027', matterId: 'secretary', payCapFen: 300_000 };
+    // Before the owners decide there is nothing to record.
+    expect((await api(`/committees/${committee}/secretary-posts`, { token: chair, body: post })).status).toBe(
+      409,
+    );
+    cloud.clock.advance(opens - cloud.clock.now() + 1_000);
+    const owner = ((await ok(`/areas/${area}/owners?limit=10`)).items as { id: string }[])[0]?.id as string;
+    const voter = await cloud.token({
+      role: 'owner',
+      subDistrictId: SD,
+      compoundIds: [COMPOUND],
+      areaIds: [area],
+      ownerId: owner,
+    });
+    await eventually(
+      async () =>
+        (await ok('/meetings/secretary-2027', { token: chair })).status === 'open' ? true : undefined,
+      20_000,
+    );
+    await ok('/meetings/secretary-2027/ballots', {
+      token: voter,
+      body: { choices: [{ matterId: 'secretary', choice: 'for' }] },
+    });
+    cloud.clock.advance(86_400_000 + 1_000);
+    await eventually(
+      async () =>
+        (await ok('/meetings/secretary-2027', { token: chair })).status === 'closed' ? true : undefined,
+      30_000,
+    );
+    expect(
+      (await api(`/committees/${committee}/secretary-posts`, { token: committees.get('bsy-1'), body: post }))
+        .status,
+    ).toBe(404);
+    await ok(`/committees/${committee}/secretary-posts`, { token: chair, body: post });
+
+    const hire = {
+      secretaryId: 'sec-1',
+      name: '李秘书',
+      payFen: 280_000,
+      startsOn: '2027-06-01',
+      training: { course: '业委会秘书培训', completedOn: '2027-05-20', certificateRef: 'certs/li.pdf' },
+    };
+    const refused = async (body: unknown, status: number, pointer: string) => {
+      const answer = await api(`/committees/${committee}/secretaries`, { token: chair, body });
+      expect(answer.status, answer.text).toBe(status);
+      expect(answer.body.errors?.[0]?.pointer).toBe(pointer);
+      expect((await api(`/committees/${committee}/secretaries/sec-1`, { token: chair })).status).toBe(404);
+    };
+    await refused({ ...hire, payFen: 300_001 }, 400, '/body/payFen');
+    await refused({ ...hire, training: undefined }, 400, '/body/training');
+    await refused({ ...hire, name: `${area}主任` }, 409, '/body/name');
+    await refused({ ...hire, payFen: 2800.5 }, 400, '/body/payFen');
+    const hired = await ok(`/committees/${committee}/secretaries`, { token: chair, body: hire });
+    expect(hired).toMatchObject({ member: false, vote: false, seal: false, payFen: 280_000 });
+
+    const raise = await api(`/committees/${committee}/secretaries/sec-1/pay`, {
+      method: 'PUT',
+      token: chair,
+      body: { payFen: 290_000 },
+    });
+    expect(raise.status).toBe(409);
+    await ok(`/committees/${committee}/secretaries/sec-1/duties`, {
+      token: chair,
+      body: { kind: 'disclosure-reminder', reference: '2027年上半年维修资金公示', dueBy: '2027-07-15' },
+    });
+    const read = await ok(`/committees/${committee}/secretaries/sec-1`, { token: chair });
+    expect(read).toMatchObject({ payFen: 280_000, post: { payCapFen: 300_000, version: 1 } });
+    expect(read.duties).toEqual([
+      expect.objectContaining({ kind: 'disclosure-reminder', dueBy: '2027-07-15' }),
+    ]);
   });
 });
