@@ -3,6 +3,7 @@
  * rules in domain.ts, the printable report in report.ts.
  */
 import { httpRoute, json, routeDispatcher } from '../shared/http.js';
+import * as projects from './projects.js';
 import { renderReportHtml } from './report.js';
 import { evaluationRoutes as r } from './routes.js';
 import * as secretaries from './secretaries.js';
@@ -69,6 +70,25 @@ export const logSecretaryDuty = httpRoute(r.logSecretaryDuty, async ({ caller, p
   json(201, await secretaries.logDuty(caller, params.committeeId, params.secretaryId, body, now())),
 );
 
+export const proposeProject = httpRoute(r.proposeProject, async ({ caller, params, body }) =>
+  json(201, await projects.proposeProject(caller, params.cycleId, params.committeeId, body, now())),
+);
+export const getProject = httpRoute(r.getProject, async ({ caller, params }) =>
+  json(200, await projects.readProject(caller, params.cycleId, params.committeeId, params.projectId)),
+);
+export const approveProject = httpRoute(r.approveProject, async ({ caller, params }) =>
+  json(
+    201,
+    await projects.approveProject(caller, params.cycleId, params.committeeId, params.projectId, now()),
+  ),
+);
+export const recordSpending = httpRoute(r.recordSpending, async ({ caller, params, body }) =>
+  json(
+    201,
+    await projects.recordSpending(caller, params.cycleId, params.committeeId, params.projectId, body, now()),
+  ),
+);
+
 /** The handler of the functions serving this module's routes (see routeDispatcher). */
 export const dispatch = routeDispatcher(r, 'evaluation/api.handler.ts', {
   createIndicatorSystem,
@@ -86,4 +106,8 @@ export const dispatch = routeDispatcher(r, 'evaluation/api.handler.ts', {
   getSecretary,
   changeSecretaryPay,
   logSecretaryDuty,
+  proposeProject,
+  getProject,
+  approveProject,
+  recordSpending,
 });

@@ -13,6 +13,9 @@ export const EVALUATION_ROLES = {
   report: ['street-office', 'evaluator', 'committee-member'],
   /** Disclosures an area's committee posts (maintenance fund half-yearly, common income quarterly). */
   disclose: ['committee-member', 'street-office'],
+  /** Self-governance projects: the committee proposes and spends, the office approves. */
+  project: ['committee-member', 'street-office'],
+  approveProject: ['street-office'],
 } as const;
 
 export const createCycleSchema = z
@@ -102,5 +105,23 @@ export const dutySchema = z
     reference: z.string().trim().min(1).max(500),
     /** For a disclosure-deadline reminder: the deadline. */
     dueBy: z.iso.date().optional(),
+  })
+  .strict();
+
+/** A self-governance project the guidance fund pays for: proposed by the committee, approved by the office. */
+export const projectSchema = z
+  .object({
+    projectId: slugSchema,
+    title: z.string().trim().min(1).max(200),
+    description: z.string().trim().min(1).max(4000),
+    budgetFen: fen('budgetFen').refine((value) => value > 0, 'A project has a budget'),
+  })
+  .strict();
+
+export const spendingSchema = z
+  .object({
+    amountFen: fen('amountFen').refine((value) => value > 0, 'Spending is more than nothing'),
+    description: z.string().trim().min(1).max(500),
+    receiptRef: z.string().trim().min(1).max(500),
   })
   .strict();

@@ -11,15 +11,20 @@ import {
   EVALUATION_ROLES,
   hireSecretarySchema,
   payChangeSchema,
+  projectSchema,
   reportQuerySchema,
   SECRETARY_ROLES,
   secretaryPostSchema,
+  spendingSchema,
 } from './requests.js';
 
 const API = 'evaluation/api.handler.ts';
 const committee = z.object({ committeeId: z.string().trim().min(1).max(120) }).strict();
 const secretary = z
   .object({ committeeId: z.string().trim().min(1).max(120), secretaryId: slugSchema })
+  .strict();
+const cycleProject = z
+  .object({ cycleId: slugSchema, committeeId: z.string().trim().min(1).max(120), projectId: slugSchema })
   .strict();
 const cycle = z.object({ cycleId: slugSchema }).strict();
 const cycleCommittee = z
@@ -189,6 +194,48 @@ export const evaluationRoutes = {
     roles: SECRETARY_ROLES.manage,
     params: secretary,
     body: dutySchema,
+    tableAccess: 'read-write',
+    successStatus: 201,
+  }),
+  proposeProject: defineRoute({
+    routeKey: 'POST /evaluation-cycles/{cycleId}/committees/{committeeId}/projects',
+    entry: API,
+    handler: 'proposeProject',
+    summary:
+      "Propose a self-governance project paid from the committee's guidance fund, within its allocation",
+    roles: EVALUATION_ROLES.project,
+    params: cycleCommittee,
+    body: projectSchema,
+    tableAccess: 'read-write',
+    successStatus: 201,
+  }),
+  getProject: defineRoute({
+    routeKey: 'GET /evaluation-cycles/{cycleId}/committees/{committeeId}/projects/{projectId}',
+    entry: API,
+    handler: 'getProject',
+    summary: 'A project, its approval and its spending',
+    roles: EVALUATION_ROLES.project,
+    params: cycleProject,
+    tableAccess: 'read',
+  }),
+  approveProject: defineRoute({
+    routeKey: 'POST /evaluation-cycles/{cycleId}/committees/{committeeId}/projects/{projectId}/approval',
+    entry: API,
+    handler: 'approveProject',
+    summary: 'The street office approves a project (once)',
+    roles: EVALUATION_ROLES.approveProject,
+    params: cycleProject,
+    tableAccess: 'read-write',
+    successStatus: 201,
+  }),
+  recordSpending: defineRoute({
+    routeKey: 'POST /evaluation-cycles/{cycleId}/committees/{committeeId}/projects/{projectId}/spending',
+    entry: API,
+    handler: 'recordSpending',
+    summary: "Record spending on an approved project with its receipt, within the project's budget",
+    roles: EVALUATION_ROLES.project,
+    params: cycleProject,
+    body: spendingSchema,
     tableAccess: 'read-write',
     successStatus: 201,
   }),

@@ -369,6 +369,7 @@ describe('a committee evaluation cycle from assignment to the guidance fund', ()
         year: 2027,
         budgetFen: 10_000_000,
         weights: { '5-star': 5, '4-star': 4, '3-star': 3, pass: 1, fail: 0 },
+        capsFen: { '5-star': 3_000_000, '4-star': 2_000_000, '3-star': 1_000_000, pass: 5_000_000, fail: 0 },
       },
     });
     const total =
@@ -378,6 +379,9 @@ describe('a committee evaluation cycle from assignment to the guidance fund', ()
       fund.allocations.map((a: { committeeId: string; fen: number }) => [a.committeeId, a.fen]),
     );
     expect(byCommittee.get(committeeOf('bsy-2'))).toBe(0);
+    // bsy-1 passed and is the only committee with a weight: it gets its level's cap, the rest is left.
+    expect(byCommittee.get(committeeOf('bsy-1'))).toBe(5_000_000);
+    expect(fund.unallocatedFen).toBe(5_000_000);
     expect((await report('bsy-1')).body.fund).toMatchObject({
       year: 2027,
       allocatedFen: byCommittee.get(committeeOf('bsy-1')),
@@ -385,6 +389,44 @@ describe('a committee evaluation cycle from assignment to the guidance fund', ()
     expect(
       (await api(`/evaluation-cycles/${CYCLE}/fund`, { body: { year: 2027, budgetFen: 1 } })).status,
     ).toBe(409);
+  });
+
+  it('pays approved self-governance projects from the allocation, and records their spending within budget', async () => {
+    const base = `/evaluation-cycles/${CYCLE}/committees/${committeeOf('bsy-1')}/projects`;
+    const chair = committees.get('bsy-1');
+    const allocated = (await report('bsy-1')).body.fund.allocatedFen as number;
+    const project = {
+      projectId: 'bike-shed',
+      title: '非机动车棚改造',
+      description: '充电桩与车棚',
+      budgetFen: allocated - 100,
+    };
+    const tooMuch = await api(base, { token: chair, body: { ...project, budgetFen: allocated + 1 } });
+    expect(tooMuch.status, tooMuch.text).toBe(400);
+    expect(tooMuch.body.errors[0].pointer).toBe('/body/budgetFen');
+    expect((await api(`${base}/bike-shed`, { token: chair })).status).toBe(404);
+    await ok(base, { token: chair, body: project });
+    expect(
+      (await api(base, { token: chair, body: { ...project, projectId: 'second', budgetFen: 101 } })).status,
+    ).toBe(400);
+    const spend = (amountFen: number) =>
+      api(`${base}/bike-shed/spending`, {
+        token: chair,
+        body: { amountFen, description: '车棚材料', receiptRef: 'receipts/1.pdf' },
+      });
+    expect((await spend(1_000)).status).toBe(409); // not approved yet
+    expect((await api(`${base}/bike-shed/approval`, { method: 'POST', token: chair })).status).toBe(403);
+    await ok(`${base}/bike-shed/approval`, { method: 'POST' });
+    expect((await api(`${base}/bike-shed/approval`, { method: 'POST' })).status).toBe(409);
+    expect((await spend(project.budgetFen + 1)).status).toBe(400);
+    expect((await spend(1_000)).status).toBe(201);
+    const read = await ok(`${base}/bike-shed`, { token: chair });
+    expect(read).toMatchObject({
+      spentFen: 1_000,
+      leftFen: project.budgetFen - 1_000,
+      approved: expect.any(Object),
+    });
+    expect((await api(`${base}/bike-shed`, { token: committees.get('bsy-2') })).status).toBe(404);
   });
 
   it('hires a secretary within the cap the owners approved, after training; a pay change needs a new vote', async () => {

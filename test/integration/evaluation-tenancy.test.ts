@@ -24,7 +24,14 @@ const CYCLE = 'cycle-1';
 const COMMITTEE = `${AREA}.2024-01-01`;
 const EVALUATOR = 'eval-own';
 
-const SECRETARY_ROUTES = new Set(['getSecretary', 'changeSecretaryPay', 'logSecretaryDuty']);
+const ABSENT = new Set([
+  'getSecretary',
+  'changeSecretaryPay',
+  'logSecretaryDuty',
+  'getProject',
+  'approveProject',
+  'recordSpending',
+]);
 
 const sheet = {
   scores: [{ indicatorId: 'reception-hours', score: 1, evidence: ['minutes.pdf'] }],
@@ -37,6 +44,7 @@ const requestOf = (route: RouteDefinition): { path: string; body?: unknown } => 
     .replace('{committeeId}', COMMITTEE)
     .replace('{areaId}', AREA)
     .replace('{secretaryId}', 'sec-1')
+    .replace('{projectId}', 'project-1')
     .replace('{systemId}', DEFAULT_INDICATOR_SYSTEM.systemId)
     .replace('{version}', String(DEFAULT_INDICATOR_SYSTEM.version));
   switch (route.handler) {
@@ -73,6 +81,13 @@ const requestOf = (route: RouteDefinition): { path: string; body?: unknown } => 
           training: { course: 'Course', completedOn: '2026-11-01', certificateRef: 'cert.pdf' },
         },
       };
+    case 'proposeProject':
+      return {
+        path,
+        body: { projectId: 'project-1', title: 'Shed', description: 'A bike shed', budgetFen: 1_000 },
+      };
+    case 'recordSpending':
+      return { path, body: { amountFen: 100, description: 'Materials', receiptRef: 'receipt.pdf' } };
     case 'changeSecretaryPay':
       return { path, body: { payFen: 100_000 } };
     case 'logSecretaryDuty':
@@ -97,6 +112,10 @@ const reaches = (route: RouteDefinition, role: Role, scope: Scope): boolean => {
     case 'getSecretary':
     case 'changeSecretaryPay':
     case 'logSecretaryDuty':
+    case 'proposeProject':
+    case 'getProject':
+    case 'approveProject':
+    case 'recordSpending':
       return role === 'street-office' || own;
     default:
       return true;
@@ -185,9 +204,9 @@ describe('evaluation tenancy matrix: every route × every role × own / neighbou
     const answer = await call(await tokenFor(tenant, role, scope), method, request.path, request.body);
     if (!allowedRole) expect(answer.status, 'role').toBe(403);
     else if (!visible) expect(answer.status, `tenancy: ${answer.text}`).toBe(404);
-    else if (SECRETARY_ROUTES.has(route.handler) && answer.status === 404)
-      // Reached, but no secretary is hired in the fixture: the 404 is about the secretary, not tenancy.
-      expect(answer.text).toContain('No secretary sec-1');
+    else if (ABSENT.has(route.handler) && answer.status === 404)
+      // Reached, but the fixture hires no secretary and has no project: the 404 names those, not tenancy.
+      expect(answer.text).toMatch(/No secretary sec-1|No project project-1/);
     else expect([403, 404], `allowed: ${answer.text}`).not.toContain(answer.status);
     if (!allowedRole || !visible || scope === 'foreign') expect(await snapshot()).toEqual(before);
   });
