@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCloud } from '../../local/cloud.js';
+import { type Answer, apiClient } from '../support/api.js';
 import { eventually, startTestCloud } from '../support/cloud.js';
 
 const SD = 'sd-merger';
@@ -29,12 +30,6 @@ const roster = (area: string) =>
     `${area}-2,101,100.25,${area}丙,0003,13900000003,否`,
   ].join('\n');
 
-interface Answer {
-  status: number;
-  // biome-ignore lint/suspicious/noExplicitAny: response bodies are checked field by field
-  body: any;
-}
-
 describe('an area merger from proposal to one merged area', () => {
   let cloud: LocalCloud;
   let stop: () => Promise<void>;
@@ -47,27 +42,10 @@ describe('an area merger from proposal to one merged area', () => {
   let opensAt: number;
   let closesAt: number;
 
-  const api = async (
-    route: string,
-    init: { method?: string; token?: string; body?: unknown; csv?: string } = {},
-  ) => {
-    const response = await fetch(`${cloud.endpoints.api}${route}`, {
-      method: init.method ?? (init.body === undefined && init.csv === undefined ? 'GET' : 'POST'),
-      headers: {
-        authorization: `Bearer ${init.token ?? office}`,
-        ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}),
-        ...(init.csv !== undefined ? { 'content-type': 'text/csv' } : {}),
-      },
-      body: init.csv ?? (init.body === undefined ? undefined : JSON.stringify(init.body)),
-    });
-    const text = await response.text();
-    return { status: response.status, body: text === '' ? undefined : JSON.parse(text) } as Answer;
-  };
-  const ok = async (route: string, init: Parameters<typeof api>[1] = {}) => {
-    const answer = await api(route, init);
-    if (answer.status >= 300) throw new Error(`${route}: ${answer.status} ${JSON.stringify(answer.body)}`);
-    return answer.body;
-  };
+  const { api, ok } = apiClient(
+    () => cloud.endpoints.api,
+    () => office,
+  );
   const iso = (ms: number) => new Date(ms).toISOString();
   const proposal = () => ok(`/proposals/${PROPOSAL}`);
   const unchanged = async (action: () => Promise<Answer>, status: number) => {

@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_INDICATOR_SYSTEM } from '../../functions/evaluation/domain.js';
 import type { LocalCloud } from '../../local/cloud.js';
+import { type Answer, apiClient } from '../support/api.js';
 import { eventually, startTestCloud } from '../support/cloud.js';
 
 const SD = 'sd-evaluation';
@@ -32,14 +33,6 @@ const sheet = (change: Record<string, number> = {}) => ({
     })),
 });
 
-interface Answer {
-  status: number;
-  // biome-ignore lint/suspicious/noExplicitAny: response bodies are checked field by field
-  body: any;
-  type: string;
-  text: string;
-}
-
 describe('a committee evaluation cycle from assignment to the guidance fund', () => {
   let cloud: LocalCloud;
   let stop: () => Promise<void>;
@@ -48,33 +41,10 @@ describe('a committee evaluation cycle from assignment to the guidance fund', ()
   const committees = new Map<string, string>();
   let ownerOfArea1: string;
 
-  const api = async (
-    route: string,
-    init: { method?: string; token?: string; body?: unknown; csv?: string } = {},
-  ) => {
-    const response = await fetch(`${cloud.endpoints.api}${route}`, {
-      method: init.method ?? (init.body === undefined && init.csv === undefined ? 'GET' : 'POST'),
-      headers: {
-        authorization: `Bearer ${init.token ?? office}`,
-        ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}),
-        ...(init.csv !== undefined ? { 'content-type': 'text/csv' } : {}),
-      },
-      body: init.csv ?? (init.body === undefined ? undefined : JSON.stringify(init.body)),
-    });
-    const text = await response.text();
-    const type = response.headers.get('content-type') ?? '';
-    return {
-      status: response.status,
-      type,
-      text,
-      body: type.includes('json') && text !== '' ? JSON.parse(text) : undefined,
-    } as Answer;
-  };
-  const ok = async (route: string, init: Parameters<typeof api>[1] = {}) => {
-    const answer = await api(route, init);
-    if (answer.status >= 300) throw new Error(`${route}: ${answer.status} ${answer.text}`);
-    return answer.body;
-  };
+  const { api, ok } = apiClient(
+    () => cloud.endpoints.api,
+    () => office,
+  );
   const report = (area: string, token?: string) =>
     api(`/evaluation-cycles/${CYCLE}/committees/${committeeOf(area)}/report`, { token });
   /** The action is refused with `status` and neither the cycle nor any report changes. */
