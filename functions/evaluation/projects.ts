@@ -4,11 +4,9 @@
  * a project's budget.
  */
 import type { Caller } from '../shared/auth.js';
-import { BadRequestError, ConflictError, NotFoundError } from '../shared/errors.js';
+import { BadRequestError, ConflictError, NotFoundError, problem } from '../shared/errors.js';
 import { assignmentsOf } from './service.js';
 import { getData, keys, listData, putOnce } from './store.js';
-
-const problem = (pointer: string, detail: string) => [{ pointer, detail }];
 
 interface Project {
   projectId: string;

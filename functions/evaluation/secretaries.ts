@@ -8,10 +8,8 @@ import { getMatterResult } from '../meetings/service.js';
 import { getMeeting } from '../meetings/store.js';
 import { getRecord } from '../registry/store.js';
 import type { Caller } from '../shared/auth.js';
-import { BadRequestError, ConflictError, NotFoundError } from '../shared/errors.js';
+import { BadRequestError, ConflictError, NotFoundError, problem } from '../shared/errors.js';
 import { getData, listData, put, putOnce } from './store.js';
-
-const problem = (pointer: string, detail: string) => [{ pointer, detail }];
 
 export interface SecretaryPost {
   version: number;

@@ -7,7 +7,7 @@ import { getResult, listMeetings } from '../meetings/store.js';
 import { loadVisible } from '../registry/service.js';
 import { getRecord, listAllRecords, parentKeyOf } from '../registry/store.js';
 import type { Caller } from '../shared/auth.js';
-import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from '../shared/errors.js';
+import { BadRequestError, ConflictError, ForbiddenError, NotFoundError, problem } from '../shared/errors.js';
 import {
   aggregate,
   type ComputedInputs,
@@ -24,9 +24,6 @@ import {
 } from './domain.js';
 import type { CommitteeReport } from './report.js';
 import { getData, keys, listData, put, putOnce } from './store.js';
-
-const problem = (pointer: string, detail: string) => [{ pointer, detail }];
-const DAY_MS = 86_400_000;
 
 export interface Cycle {
   cycleId: string;
@@ -528,5 +525,3 @@ export const postDisclosure = async (
     throw new ConflictError('A disclosure of this kind was posted at the same instant.');
   return disclosure;
 };
-
-export const DAYS = DAY_MS;

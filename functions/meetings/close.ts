@@ -7,10 +7,10 @@ import {
   TaskTimedOut,
 } from '@aws-sdk/client-sfn';
 import type { Caller } from '../shared/auth.js';
-import { ConflictError, NotFoundError } from '../shared/errors.js';
+import { ConflictError, NotFoundError, problem } from '../shared/errors.js';
 import { logger } from '../shared/observability.js';
 import { canonicalJson, merkleTree, receiptOf } from './receipts.js';
-import { digestOf, loadMeeting, openVoting, problem, receiptContent } from './service.js';
+import { digestOf, loadMeeting, openVoting, receiptContent } from './service.js';
 import {
   getDeliveries,
   getFinalBallots,

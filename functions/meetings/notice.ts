@@ -1,10 +1,10 @@
 import { loadVisible } from '../registry/service.js';
 import type { Caller } from '../shared/auth.js';
 import { requireEnv } from '../shared/env.js';
-import { BadRequestError, ConflictError } from '../shared/errors.js';
+import { BadRequestError, ConflictError, problem } from '../shared/errors.js';
 import { timersFor } from '../shared/timers.js';
 import { type CreateMeetingInput, noticeMeeting } from './domain.js';
-import { digestOf, problem, rulesOf } from './service.js';
+import { digestOf, rulesOf } from './service.js';
 import {
   getPetition,
   type StoredMeeting,

@@ -17,13 +17,7 @@ import { loadVisible } from '../registry/service.js';
 import { getRecord, listAllRecords, parentKeyOf, type RegistryRecord } from '../registry/store.js';
 import type { Caller } from '../shared/auth.js';
 import type { Area } from '../shared/decimal.js';
-import {
-  BadRequestError,
-  ConflictError,
-  type FieldError,
-  ForbiddenError,
-  NotFoundError,
-} from '../shared/errors.js';
+import { BadRequestError, ConflictError, ForbiddenError, NotFoundError, problem } from '../shared/errors.js';
 import {
   addMatter,
   canSeeArea,
@@ -78,7 +72,6 @@ import {
 import { type MatterResult, petitionProgress } from './tally.js';
 
 export const digestOf = (...parts: string[]) => createHash('sha256').update(parts.join('\n')).digest('hex');
-export const problem = (pointer: string, detail: string): FieldError[] => [{ pointer, detail }];
 
 // ---------------------------------------------------------------------------------------------------
 // Loading within the caller's tenancy

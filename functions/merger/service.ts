@@ -25,7 +25,7 @@ import { type Ancestry, inTenancy } from '../registry/domain.js';
 import { getRecord } from '../registry/store.js';
 import type { Caller } from '../shared/auth.js';
 import { requireEnv } from '../shared/env.js';
-import { BadRequestError, ConflictError, NotFoundError } from '../shared/errors.js';
+import { BadRequestError, ConflictError, NotFoundError, problem } from '../shared/errors.js';
 import { logger } from '../shared/observability.js';
 import {
   type AreaVote,
@@ -61,7 +61,6 @@ const sfn = new SFNClient({});
  */
 export const executionName = (subDistrictId: string, proposalId: string) =>
   `${proposalId}.${createHash('sha256').update(subDistrictId).digest('hex').slice(0, 12)}`;
-const problem = (pointer: string, detail: string) => [{ pointer, detail }];
 
 /** Sends a task answer; a token that is no longer waited on (answered, timed out, cancelled) is fine. */
 const answer = async (send: () => Promise<unknown>): Promise<boolean> => {

@@ -8,6 +8,9 @@ export interface FieldError {
  * Base of the errors a handler may throw on purpose. The HTTP error middleware turns them into
  * RFC 9457 problem+json; anything else becomes a 500 whose details stay in the logs.
  */
+/** The field errors of a problem with one field: its JSON pointer and what is wrong with it. */
+export const problem = (pointer: string, detail: string): FieldError[] => [{ pointer, detail }];
+
 export class ProblemError extends Error {
   constructor(
     readonly status: number,
