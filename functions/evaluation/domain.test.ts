@@ -81,6 +81,8 @@ describe('the indicator system', () => {
   it('the default parses, weights sum to 100, every computed metric is used, two veto items', () => {
     const parsed = indicatorSystemSchema.safeParse(DEFAULT_INDICATOR_SYSTEM);
     expect(parsed.success).toBe(true);
+    // The literal is what the schema makes of it: no default the schema would add is missing.
+    expect(parsed.data).toStrictEqual(DEFAULT_INDICATOR_SYSTEM);
     const indicators = indicatorsOf(DEFAULT_INDICATOR_SYSTEM);
     expect(indicators.reduce((sum, indicator) => sum + indicator.weight, 0)).toBe(100);
     const metrics = indicators.flatMap((i) => (i.rule.kind === 'computed' ? [i.rule.metric] : []));

@@ -7,6 +7,7 @@ import {
   TaskTimedOut,
 } from '@aws-sdk/client-sfn';
 import type { Caller } from '../shared/auth.js';
+import { onFirstUse } from '../shared/clients.js';
 import { ConflictError, NotFoundError, problem } from '../shared/errors.js';
 import { logger } from '../shared/observability.js';
 import { canonicalJson, merkleTree, receiptOf } from './receipts.js';
@@ -25,7 +26,7 @@ import {
 } from './store.js';
 import { type MatterResult, tallyMeeting, turnoutOf } from './tally.js';
 
-const sfn = new SFNClient({});
+const sfn = onFirstUse(() => new SFNClient({}));
 
 /** Live turnout per matter against the quorum: who took part, never how. */
 export const turnout = async (caller: Caller, meetingId: string) => {
@@ -124,9 +125,9 @@ const notifyWorkflows = async (
     });
     try {
       if (outcome?.passed)
-        await sfn.send(new SendTaskSuccessCommand({ taskToken: matter.taskToken, output }));
+        await sfn().send(new SendTaskSuccessCommand({ taskToken: matter.taskToken, output }));
       else
-        await sfn.send(
+        await sfn().send(
           new SendTaskFailureCommand({
             taskToken: matter.taskToken,
             error: 'MatterNotPassed',

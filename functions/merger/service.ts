@@ -24,6 +24,7 @@ import { getMeeting } from '../meetings/store.js';
 import { type Ancestry, inTenancy } from '../registry/domain.js';
 import { getRecord } from '../registry/store.js';
 import type { Caller } from '../shared/auth.js';
+import { onFirstUse } from '../shared/clients.js';
 import { requireEnv } from '../shared/env.js';
 import { BadRequestError, ConflictError, NotFoundError, problem } from '../shared/errors.js';
 import { logger } from '../shared/observability.js';
@@ -52,7 +53,7 @@ import {
   updateProposal,
 } from './store.js';
 
-const sfn = new SFNClient({});
+const sfn = onFirstUse(() => new SFNClient({}));
 
 /**
  * The proposal's execution name: its id, made unique across sub-districts (proposal ids are a namespace
@@ -156,7 +157,7 @@ export const createProposal = async (caller: Caller, input: CreateProposalInput,
     detail: { areaIds: input.areaIds, newArea: input.newArea },
   });
   try {
-    await sfn.send(
+    await sfn().send(
       new StartExecutionCommand({
         stateMachineArn,
         name,
@@ -200,7 +201,7 @@ const failWaitingTasks = async (proposal: Proposal) => {
   for (const token of Object.values(proposal.tokens)) {
     if (token === undefined) continue;
     await answer(() =>
-      sfn.send(
+      sfn().send(
         new SendTaskFailureCommand({
           taskToken: token,
           error: CANCELLED_ERROR,
@@ -252,11 +253,11 @@ const settleSurvey = async (subDistrictId: string, proposalId: string) => {
   const surveys = await listEntries<SurveyResult & { areaId: string }>(subDistrictId, proposalId, 'AREA#');
   const done = surveys.filter(({ entry }) => entry.endsWith('#survey')).map(({ data }) => data);
   if (done.length < proposal.areaIds.length) {
-    await answer(() => sfn.send(new SendTaskHeartbeatCommand({ taskToken: token })));
+    await answer(() => sfn().send(new SendTaskHeartbeatCommand({ taskToken: token })));
     return;
   }
   await answer(() =>
-    sfn.send(
+    sfn().send(
       new SendTaskSuccessCommand({ taskToken: token, output: JSON.stringify({ surveyed: done.length }) }),
     ),
   );
@@ -332,11 +333,11 @@ const settleParticipation = async (subDistrictId: string, proposalId: string) =>
   if (proposal === undefined || token === undefined) return;
   const outcome = await participationOf(proposal);
   if (!outcome.complete) {
-    await answer(() => sfn.send(new SendTaskHeartbeatCommand({ taskToken: token })));
+    await answer(() => sfn().send(new SendTaskHeartbeatCommand({ taskToken: token })));
     return;
   }
   await answer(() =>
-    sfn.send(
+    sfn().send(
       new SendTaskSuccessCommand({
         taskToken: token,
         output: JSON.stringify({ areas: outcome.taking, optedOut: outcome.optedOut }),
@@ -366,7 +367,7 @@ export const decide = async (caller: Caller, proposalId: string, decision: Burea
   });
   const token = updated.tokens.bureau as string;
   await answer(() =>
-    sfn.send(
+    sfn().send(
       new SendTaskSuccessCommand({
         taskToken: token,
         output: JSON.stringify({ approved: decision.approved }),
@@ -401,11 +402,11 @@ export const timeline = async (caller: Caller, proposalId: string) => {
 
 const describeExecution = async (executionArn: string) => {
   try {
-    const described = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+    const described = await sfn().send(new DescribeExecutionCommand({ executionArn }));
     const states: { at: string; state: string; type: string }[] = [];
     let nextToken: string | undefined;
     do {
-      const page = await sfn.send(
+      const page = await sfn().send(
         new GetExecutionHistoryCommand({ executionArn, nextToken, maxResults: 1000 }),
       );
       for (const event of page.events ?? []) {

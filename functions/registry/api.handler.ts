@@ -217,6 +217,5 @@ export const getDevice = httpRoute(r.getDevice, async ({ caller, params }) =>
   one(await loadVisible(caller, 'device', params.thingName)),
 );
 
-
 /** The handler of every function serving the registry's routes (see routeDispatcher). */
 export const dispatch = routeDispatcher(r, 'registry/api.handler.ts', handlers);

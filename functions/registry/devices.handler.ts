@@ -14,6 +14,7 @@ import {
   ResourceNotFoundException,
   UpdateCertificateCommand,
 } from '@aws-sdk/client-iot';
+import { onFirstUse } from '../shared/clients.js';
 import { requireEnv } from '../shared/env.js';
 import { ConflictError } from '../shared/errors.js';
 import { httpRoute, json, routeDispatcher } from '../shared/http.js';
@@ -29,7 +30,7 @@ import {
   replaceRecord,
 } from './store.js';
 
-const iot = new IoTClient({});
+const iot = onFirstUse(() => new IoTClient({}));
 const DEVICE_POLICY_NAME = requireEnv('DEVICE_POLICY_NAME');
 
 /**
@@ -51,7 +52,7 @@ export const registerDevice = httpRoute(deviceRoutes.registerDevice, async ({ ca
   // Thing names are one namespace per AWS account, shared by every sub-district: the sub-district is an
   // attribute, so another tenant's thing of the same name is never reused, and the answer says only
   // that the name is taken.
-  await iot
+  await iot()
     .send(
       new CreateThingCommand({
         thingName,
@@ -69,12 +70,12 @@ export const registerDevice = httpRoute(deviceRoutes.registerDevice, async ({ ca
       }
       throw error;
     });
-  const certificate = await iot.send(new CreateKeysAndCertificateCommand({ setAsActive: true }));
-  await iot.send(
+  const certificate = await iot().send(new CreateKeysAndCertificateCommand({ setAsActive: true }));
+  await iot().send(
     new AttachPolicyCommand({ policyName: DEVICE_POLICY_NAME, target: certificate.certificateArn }),
   );
-  await iot.send(new AttachThingPrincipalCommand({ thingName, principal: certificate.certificateArn }));
-  const endpoint = await iot.send(new DescribeEndpointCommand({ endpointType: 'iot:Data-ATS' }));
+  await iot().send(new AttachThingPrincipalCommand({ thingName, principal: certificate.certificateArn }));
+  const endpoint = await iot().send(new DescribeEndpointCommand({ endpointType: 'iot:Data-ATS' }));
 
   const { thingName: _ignored, ...attributes } = body;
   const record = await createUnder(
@@ -136,22 +137,22 @@ export const decommissionDevice = httpRoute(deviceRoutes.decommissionDevice, asy
   // another sub-district's new device, which this record must never reach.
   if ((device.data as { status?: string }).status === 'decommissioned')
     return json(200, present(device), { etag: etag(device) });
-  const thing = await iot
+  const thing = await iot()
     .send(new DescribeThingCommand({ thingName: params.thingName }))
     .catch((error: Error) => {
       if (error instanceof ResourceNotFoundException) return undefined;
       throw error;
     });
   if (thing !== undefined && thing.attributes?.subDistrictId === device.subDistrictId) {
-    const { principals = [] } = await iot.send(
+    const { principals = [] } = await iot().send(
       new ListThingPrincipalsCommand({ thingName: params.thingName }),
     );
     for (const principal of principals) {
       const certificateId = principal.split('/').pop() as string;
-      await iot.send(new UpdateCertificateCommand({ certificateId, newStatus: 'REVOKED' }));
-      await iot.send(new DetachThingPrincipalCommand({ thingName: params.thingName, principal }));
+      await iot().send(new UpdateCertificateCommand({ certificateId, newStatus: 'REVOKED' }));
+      await iot().send(new DetachThingPrincipalCommand({ thingName: params.thingName, principal }));
     }
-    await iot.send(new DeleteThingCommand({ thingName: params.thingName }));
+    await iot().send(new DeleteThingCommand({ thingName: params.thingName }));
   }
   const updated = await replaceRecord(
     {

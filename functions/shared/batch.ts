@@ -51,7 +51,7 @@ const countOf = (byTable: Record<string, unknown[]> | undefined) =>
 const writeRequests = async (requests: WriteRequest[]): Promise<void> => {
   let pending: Record<string, WriteRequest[]> | undefined = { [CivicTable.getName()]: requests };
   for (let attempt = 1; ; attempt++) {
-    ({ UnprocessedItems: pending } = await rawDynamoDbClient.send(
+    ({ UnprocessedItems: pending } = await rawDynamoDbClient().send(
       new BatchWriteItemCommand({ RequestItems: pending }),
     ));
     const left = countOf(pending);
@@ -97,7 +97,7 @@ export const getItems = async (
   let pending = keys;
   for (let attempt = 1; pending.length > 0; attempt++) {
     if (attempt > 1) await sleep(backoffMs(attempt - 1));
-    const { Responses, UnprocessedKeys } = await rawDynamoDbClient.send(
+    const { Responses, UnprocessedKeys } = await rawDynamoDbClient().send(
       new BatchGetItemCommand({ RequestItems: { [table]: { Keys: pending, ConsistentRead: consistent } } }),
     );
     // A response lists its items in no particular order: they are matched to the keys by key.

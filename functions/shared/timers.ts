@@ -12,8 +12,9 @@ import {
   ResourceNotFoundException,
   SchedulerClient,
 } from '@aws-sdk/client-scheduler';
+import { onFirstUse } from './clients.js';
 
-const scheduler = new SchedulerClient({});
+const scheduler = onFirstUse(() => new SchedulerClient({}));
 
 export interface TimerTarget {
   /** The function the schedule invokes. */
@@ -40,7 +41,7 @@ export const timersFor = <E>(target: TimerTarget): Timers<E> => {
   return {
     schedule: async (name, at, event) => {
       try {
-        await scheduler.send(
+        await scheduler().send(
           new CreateScheduleCommand({
             Name: name,
             GroupName: group,
@@ -57,7 +58,7 @@ export const timersFor = <E>(target: TimerTarget): Timers<E> => {
     },
     cancel: async (name) => {
       try {
-        await scheduler.send(new DeleteScheduleCommand({ Name: name, GroupName: group }));
+        await scheduler().send(new DeleteScheduleCommand({ Name: name, GroupName: group }));
       } catch (error) {
         if (!(error instanceof ResourceNotFoundException)) throw error;
       }

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { IoTDataPlaneClient, PublishCommand } from '@aws-sdk/client-iot-data-plane';
 import type { DeviceDirectoryEntry } from '../registry/store.js';
 import { getDeviceDirectory, getRecord, listAllRecords, parentKeyOf } from '../registry/store.js';
+import { onFirstUse } from '../shared/clients.js';
 import { requireEnv } from '../shared/env.js';
 import { count, logger } from '../shared/observability.js';
 import { timersFor } from '../shared/timers.js';
@@ -48,7 +49,7 @@ import {
 } from './store.js';
 import { effectiveScenarios } from './watch.js';
 
-const iotData = new IoTDataPlaneClient({});
+const iotData = onFirstUse(() => new IoTDataPlaneClient({}));
 
 /** The work order a handheld receives, and what the violation keeps of each dispatch. */
 export interface WorkOrder {
@@ -111,7 +112,7 @@ export const cachedDeviceDirectory = (thingName: string) =>
   positive(directoryCache, thingName, () => getDeviceDirectory(thingName));
 
 const publish = async (topic: string, payload: unknown) => {
-  await iotData.send(new PublishCommand({ topic, qos: 1, payload: Buffer.from(JSON.stringify(payload)) }));
+  await iotData().send(new PublishCommand({ topic, qos: 1, payload: Buffer.from(JSON.stringify(payload)) }));
 };
 
 /** Grace periods and deadlines: one-time schedules that invoke the feature's timer function. */

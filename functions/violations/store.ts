@@ -445,7 +445,7 @@ export const conditionItem = (
 const putVersioned = (item: AttributeMap, expectedVersion: number) =>
   conditional({
     send: () =>
-      rawDynamoDbClient.send(
+      rawDynamoDbClient().send(
         new PutItemCommand({
           TableName: CivicTable.getName(),
           Item: item,
