@@ -102,6 +102,7 @@ export const registerDevice = httpRoute(deviceRoutes.registerDevice, async ({ ca
     areaId: zone.data.areaId,
     type: body.type,
     building: body.building,
+    floor: body.floor,
     position: body.position,
     status: 'active',
   };
@@ -170,6 +171,7 @@ export const decommissionDevice = httpRoute(deviceRoutes.decommissionDevice, asy
     zoneKind?: string;
     type: string;
     building?: string;
+    floor?: number;
     position?: { lat: number; lon: number };
   };
   const listed = await getDeviceDirectory(params.thingName);
@@ -182,6 +184,7 @@ export const decommissionDevice = httpRoute(deviceRoutes.decommissionDevice, asy
       zoneKind: data.zoneKind ?? 'other',
       type: data.type,
       building: data.building,
+      floor: data.floor,
       position: data.position,
       status: 'decommissioned',
     });

@@ -170,6 +170,8 @@ export const registerDeviceSchema = z
     type: z.enum(DEVICE_TYPES),
     zoneId: slugSchema,
     building: z.string().trim().max(20).optional(),
+    /** The floor a corridor camera or a bin watches (negative below ground): a resident-code case names its households. */
+    floor: z.number().int().min(-10).max(200).optional(),
     position: latLon,
     installedAt: z.iso.datetime({ offset: true }).optional(),
   })

@@ -181,6 +181,7 @@ export const DeviceDirectoryEntity = new Entity({
     areaId: string().optional(),
     type: string(),
     building: string().optional(),
+    floor: number().optional(),
     position: any(),
     status: string(),
   }),
@@ -196,6 +197,7 @@ export interface DeviceDirectoryEntry {
   areaId?: string;
   type: string;
   building?: string;
+  floor?: number;
   position?: { lat: number; lon: number };
   status: 'active' | 'decommissioned';
 }
