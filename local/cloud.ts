@@ -350,6 +350,9 @@ export const startLocalCloud = async (options: LocalCloudOptions = {}): Promise<
       sqs: sqs.service,
       publish: async (topic, payload, qos) => broker?.publish(topic, payload, qos),
       log,
+      // The rules' timestamp() is the cloud's time, like the functions' Date: a device on the cloud's
+      // clock is neither ahead of nor behind it after an advance.
+      now: () => clock.now(),
     });
     broker = await startBroker({
       ca,

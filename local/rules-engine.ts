@@ -27,6 +27,8 @@ export interface RulesEngineOptions {
   log?: (line: string) => void;
   /** Where cloudwatchLogs error actions write; defaults to the log. */
   onRuleError?: (logGroupName: string, failure: RuleActionFailure) => void;
+  /** The cloud's clock in epoch milliseconds, for the SQL's timestamp(); default real time. */
+  now?: () => number;
 }
 
 interface ActiveRule {
@@ -83,7 +85,11 @@ export class RulesEngine {
   }
 
   handle(message: DevicePublish): void {
-    const context = { topic: message.topic, clientId: message.clientId, timestamp: Date.now() };
+    const context = {
+      topic: message.topic,
+      clientId: message.clientId,
+      timestamp: this.options.now?.() ?? Date.now(),
+    };
     for (const { spec, compiled } of this.rules) {
       if (!topicMatches(compiled.topicFilter, message.topic)) continue;
       let output: unknown;
