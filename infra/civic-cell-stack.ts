@@ -8,6 +8,7 @@ import { Identity } from './identity.js';
 import { Meetings } from './meetings.js';
 import { Merger } from './merger.js';
 import { Registry } from './registry.js';
+import { Resident } from './resident.js';
 import { Violations } from './violations.js';
 
 /** civic-cell: one stack composed of the platform constructs and one construct per feature. */
@@ -25,6 +26,7 @@ export class CivicCellStack extends Stack {
     new Meetings(this, 'Meetings', { api, defaults });
     new Merger(this, 'Merger', { api, defaults });
     new Evaluation(this, 'Evaluation', { api, defaults });
+    new Resident(this, 'Resident', { api, defaults });
 
     new CfnOutput(this, 'ApiUrl', { value: api.httpApi.apiEndpoint });
     new CfnOutput(this, 'UserPoolId', { value: identity.userPool.userPoolId });

@@ -1,4 +1,5 @@
 import { loadVisible } from '../registry/service.js';
+import { ownersInArrears } from '../resident/arrears.js';
 import type { Caller } from '../shared/auth.js';
 import { requireEnv } from '../shared/env.js';
 import { BadRequestError, ConflictError, problem } from '../shared/errors.js';
@@ -63,6 +64,28 @@ export const createMeeting = async (
   );
   if (!noticed.ok) throw new BadRequestError(noticed.detail, problem(noticed.pointer, noticed.detail));
   const { meeting } = noticed;
+  // An owner in fee arrears cannot stand for the committee (the resident code's fee ledger says who is).
+  const candidacies = input.matters.flatMap((matter, m) =>
+    matter.kind === 'election'
+      ? matter.candidates.flatMap((candidate, k) =>
+          candidate.ownerId === undefined
+            ? []
+            : [{ ownerId: candidate.ownerId, pointer: `/body/matters/${m}/candidates/${k}/ownerId` }],
+        )
+      : [],
+  );
+  const owing = await ownersInArrears(
+    area.subDistrictId,
+    area.id,
+    candidacies.map((candidacy) => candidacy.ownerId),
+  );
+  if (owing.size > 0)
+    throw new ConflictError(
+      'An owner in arrears of property fees cannot stand for the committee.',
+      candidacies
+        .filter((candidacy) => owing.has(candidacy.ownerId))
+        .map((candidacy) => ({ pointer: candidacy.pointer, detail: 'In fee arrears by the fee ledger' })),
+    );
   const place = { subDistrictId: meeting.subDistrictId, meetingId: meeting.meetingId };
   await timers.schedule(timerName('open', meeting, meeting.votingOpensAt), meeting.votingOpensAt, {
     kind: 'open-voting',

@@ -6,6 +6,7 @@ import { evaluationRoutes } from '../evaluation/routes.js';
 import { meetingsRoutes } from '../meetings/routes.js';
 import { mergerRoutes } from '../merger/routes.js';
 import { deviceRoutes, registryRoutes, rosterRoutes } from '../registry/routes.js';
+import { residentRoutes } from '../resident/routes.js';
 import { violationsRoutes } from '../violations/routes.js';
 import { buildOpenApiDocument } from './openapi.js';
 
@@ -17,6 +18,7 @@ export const CATALOGUES = [
   meetingsRoutes,
   mergerRoutes,
   evaluationRoutes,
+  residentRoutes,
 ];
 
 /** The API's OpenAPI 3.1 document, as infra/api.ts builds it at synth time into the document's function. */

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { IoTDataPlaneClient, PublishCommand } from '@aws-sdk/client-iot-data-plane';
 import type { DeviceDirectoryEntry } from '../registry/store.js';
 import { getDeviceDirectory, getRecord, listAllRecords, parentKeyOf } from '../registry/store.js';
+import { openCaseForViolation, RESIDENT_CODE_SCENARIOS } from '../resident/from-violation.js';
 import { onFirstUse } from '../shared/clients.js';
 import { requireEnv } from '../shared/env.js';
 import { count, logger } from '../shared/observability.js';
@@ -427,8 +428,12 @@ const openAndDispatch = async (
       now,
     );
   } catch (error) {
-    // Already opened by an earlier delivery, which sent the work order.
-    if (error instanceof StaleWriteError) return;
+    // Already opened by an earlier delivery, which sent the work order (and may have failed to open the
+    // resident-code case; opening it is idempotent).
+    if (error instanceof StaleWriteError) {
+      await openResidentCase(device, scenario, violationId, observedAt, now);
+      return;
+    }
     throw error;
   }
   count('ViolationsOpened');
@@ -438,6 +443,40 @@ const openAndDispatch = async (
     thingName: device.thingName,
   });
   await sendWorkOrder(device, scenario, violation, workOrder, now);
+  await openResidentCase(device, scenario, violationId, observedAt, now);
+};
+
+/**
+ * Corridor clutter and garbage not sorted are also cases of the resident code, where a covenant of the
+ * area binds (functions/resident): opened once per violation, naming the building's floor.
+ */
+const openResidentCase = async (
+  device: DeviceDirectoryEntry,
+  scenario: Scenario,
+  violationId: string,
+  observedAt: string,
+  now: string,
+) => {
+  if (!RESIDENT_CODE_SCENARIOS.has(scenario.scenarioId)) return;
+  const outcome = await openCaseForViolation(
+    {
+      subDistrictId: device.subDistrictId,
+      compoundId: device.compoundId,
+      ...(device.areaId === undefined ? {} : { areaId: device.areaId }),
+      scenarioId: scenario.scenarioId,
+      violationId,
+      thingName: device.thingName,
+      zoneId: device.zoneId,
+      ...(device.building === undefined ? {} : { building: device.building }),
+      ...(device.floor === undefined ? {} : { floor: device.floor }),
+      observedAt,
+    },
+    now,
+  );
+  logger.info(outcome.opened ? 'Resident-code case opened' : 'No resident-code case', {
+    violationId,
+    ...outcome,
+  });
 };
 
 /**
