@@ -22,11 +22,11 @@ export class CivicCellStack extends Stack {
     const devices = new Devices(this, 'Devices');
 
     new Registry(this, 'Registry', { api, devices, defaults });
-    new Violations(this, 'Violations', { api, devices, defaults });
+    const violations = new Violations(this, 'Violations', { api, devices, defaults });
     new Meetings(this, 'Meetings', { api, defaults });
     new Merger(this, 'Merger', { api, defaults });
     new Evaluation(this, 'Evaluation', { api, defaults });
-    new Resident(this, 'Resident', { api, defaults });
+    new Resident(this, 'Resident', { api, defaults, violations });
 
     new CfnOutput(this, 'ApiUrl', { value: api.httpApi.apiEndpoint });
     new CfnOutput(this, 'UserPoolId', { value: identity.userPool.userPoolId });

@@ -8,8 +8,11 @@ import { acknowledgeWildcards } from './nag.js';
 export interface FeatureTimers {
   /** The function the feature's one-time schedules invoke. */
   target: CivicFunction;
-  /** Gives `fn` the target (TIMER_FUNCTION_ARN, SCHEDULER_ROLE_ARN), which the feature's modules read at cold start. */
-  configure(fn: CivicFunction): void;
+  /**
+   * Gives `fn` the target (TIMER_FUNCTION_ARN, SCHEDULER_ROLE_ARN), which the feature's modules read;
+   * another feature's function gets them under a prefix of its own (`RESIDENT_TIMER_FUNCTION_ARN`, …).
+   */
+  configure(fn: CivicFunction, prefix?: string): void;
   /** Lets `fn` create and delete schedules of the default group and pass the Scheduler its role. */
   grantScheduling(fn: CivicFunction, reason: string): void;
 }
@@ -45,9 +48,9 @@ export const featureTimers = (
   const schedules = `arn:${stack.partition}:scheduler:${stack.region}:${stack.account}:schedule/default/*`;
   return {
     target,
-    configure: (fn) => {
-      fn.addEnvironment('TIMER_FUNCTION_ARN', functionArn);
-      fn.addEnvironment('SCHEDULER_ROLE_ARN', role.roleArn);
+    configure: (fn, prefix = '') => {
+      fn.addEnvironment(`${prefix}TIMER_FUNCTION_ARN`, functionArn);
+      fn.addEnvironment(`${prefix}SCHEDULER_ROLE_ARN`, role.roleArn);
     },
     grantScheduling: (fn, reason) => {
       fn.addToRolePolicy(

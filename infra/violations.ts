@@ -51,6 +51,8 @@ export const ABSENCE_SWEEP_EVERY = Duration.minutes(5);
  */
 export class Violations extends Construct {
   readonly ingest: CivicFunction;
+  /** The target of the loop's deadline timers (and the absence sweep). */
+  readonly timers: CivicFunction;
   readonly ingestRule: CfnTopicRule;
   readonly ingestQueue: Queue;
   readonly ingestDeadLetters: Queue;
@@ -79,6 +81,7 @@ export class Violations extends Construct {
       defaults,
       tableAccess: 'read-write',
     });
+    this.timers = timers.target;
     // Absence scenarios (a device gone silent, no water use) are found by a sweep, not by a message.
     const sweep = new Rule(this, 'AbsenceSweep', {
       description: 'Checks absence scenarios: devices silent or meters unused past their duration',

@@ -1,16 +1,10 @@
 /**
- * The resident-code case of a violation the sensors found, opened by ingest right after the violation.
+ * The resident-code case of a violation the sensors found, opened by the resident code's timer function
+ * a minute after the violation (violation-event.ts says why).
  */
-import type { CaseType } from './domain.js';
 import { openCase } from './domain.js';
 import { floorOfRoom, ladderOf, type ResidentCase, ruleFor, storeNewCase, unitsOfArea } from './rules.js';
-
-const VIOLATION_CASE_TYPES: Record<string, CaseType> = {
-  'corridor-clutter': 'corridor-clutter',
-  'garbage-sorting': 'garbage-sorting',
-};
-/** The violation scenarios that are resident-code cases too. */
-export const RESIDENT_CODE_SCENARIOS: ReadonlySet<string> = new Set(Object.keys(VIOLATION_CASE_TYPES));
+import { VIOLATION_CASE_TYPES } from './violation-event.js';
 
 /**
  * Opens the resident-code case of a violation the sensors found (corridor clutter, garbage sorting), once
@@ -33,7 +27,7 @@ export const openCaseForViolation = async (
   },
   now: string,
 ): Promise<{ opened: true; caseId: string } | { opened: false; reason: string }> => {
-  const caseType = VIOLATION_CASE_TYPES[input.scenarioId];
+  const caseType = VIOLATION_CASE_TYPES[input.scenarioId as keyof typeof VIOLATION_CASE_TYPES];
   if (caseType === undefined) return { opened: false, reason: 'not a resident-code scenario' };
   if (input.areaId === undefined) return { opened: false, reason: 'the zone lies in no property area' };
   const sd = input.subDistrictId;

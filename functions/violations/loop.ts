@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { IoTDataPlaneClient, PublishCommand } from '@aws-sdk/client-iot-data-plane';
 import type { DeviceDirectoryEntry } from '../registry/store.js';
 import { getDeviceDirectory, getRecord, listAllRecords, parentKeyOf } from '../registry/store.js';
-import { openCaseForViolation, RESIDENT_CODE_SCENARIOS } from '../resident/from-violation.js';
+import { RESIDENT_CODE_SCENARIOS, requestCaseForViolation } from '../resident/violation-event.js';
 import { onFirstUse } from '../shared/clients.js';
 import { requireEnv } from '../shared/env.js';
 import { count, logger } from '../shared/observability.js';
@@ -448,7 +448,7 @@ const openAndDispatch = async (
 
 /**
  * Corridor clutter and garbage not sorted are also cases of the resident code, where a covenant of the
- * area binds (functions/resident): opened once per violation, naming the building's floor.
+ * area binds (functions/resident): its timer function opens it, once per violation, naming the floor.
  */
 const openResidentCase = async (
   device: DeviceDirectoryEntry,
@@ -458,7 +458,7 @@ const openResidentCase = async (
   now: string,
 ) => {
   if (!RESIDENT_CODE_SCENARIOS.has(scenario.scenarioId)) return;
-  const outcome = await openCaseForViolation(
+  await requestCaseForViolation(
     {
       subDistrictId: device.subDistrictId,
       compoundId: device.compoundId,
@@ -473,10 +473,6 @@ const openResidentCase = async (
     },
     now,
   );
-  logger.info(outcome.opened ? 'Resident-code case opened' : 'No resident-code case', {
-    violationId,
-    ...outcome,
-  });
 };
 
 /**

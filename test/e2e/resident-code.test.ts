@@ -268,6 +268,14 @@ describe('resident code: covenant adopted by vote → cases up their ladders →
       seq: 1,
       event: 'corridor-clutter',
     });
+    // The violation opens at once; its resident-code case a minute later, on the resident code's timer.
+    await eventually(
+      async () =>
+        (await ok(`/violations?compoundId=${COMPOUND}&limit=10`)).items.length > 0 ? true : undefined,
+      20_000,
+    );
+    expect(await cases('?caseType=corridor-clutter')).toEqual([]);
+    advance(61_000);
     const [opened] = await eventually(async () => {
       const found = await cases('?caseType=corridor-clutter');
       return found.length > 0 ? found : undefined;
