@@ -448,6 +448,7 @@ describe('resident code: covenant adopted by vote → cases up their ladders →
       rows: 3,
       inArrears: 2,
       totalArrearsFen: 123_456 + 98_000,
+      ledger: { created: 3, updated: 0, unchanged: 0 },
       cases: { opened: 2, closedAsPaid: 0 },
     });
     const again = await ok(`/areas/${AREA}/fee-ledger`, { token: staff, csv: ledger(false) });
