@@ -16,29 +16,39 @@ export const startTestCloud = async (
   dataDir: string;
   stop(): Promise<void>;
 }> => {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'civic-test-'));
   const logs: string[] = [];
-  const cloud = await startLocalCloud({
-    inMemory: true,
-    dataDir,
-    synth: 'never',
-    ports: FREE_PORTS,
-    asyncRetryDelaysMs: [20, 40],
-    // A failed ingest batch comes back after 1.2 s instead of the queue's 60 s.
-    visibilityTimeoutScale: 0.02,
-    log: (line) => logs.push(line),
-    functionLog: (name, line) => logs.push(`${name} ${line}`),
-    ...options,
-  });
-  return {
-    cloud,
-    logs,
-    dataDir,
-    stop: async () => {
-      await cloud.stop();
+  // Free ports are picked at random and bound a moment later; with several clouds starting at once on
+  // two cores, another process can take one in between (EADDRINUSE). The cloud stops what it started
+  // when its start fails, so such a start is tried again on other ports.
+  for (let attempt = 1; ; attempt++) {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'civic-test-'));
+    try {
+      const cloud = await startLocalCloud({
+        inMemory: true,
+        dataDir,
+        synth: 'never',
+        ports: FREE_PORTS,
+        asyncRetryDelaysMs: [20, 40],
+        // A failed ingest batch comes back after 1.2 s instead of the queue's 60 s.
+        visibilityTimeoutScale: 0.02,
+        log: (line) => logs.push(line),
+        functionLog: (name, line) => logs.push(`${name} ${line}`),
+        ...options,
+      });
+      return {
+        cloud,
+        logs,
+        dataDir,
+        stop: async () => {
+          await cloud.stop();
+          rmSync(dataDir, { recursive: true, force: true });
+        },
+      };
+    } catch (error) {
       rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
+      if (attempt >= 3 || !/EADDRINUSE/.test(String((error as Error).message))) throw error;
+    }
+  }
 };
 
 /** Issues a certificate from the local CA and connects the thing over mutual TLS. */
