@@ -15,7 +15,7 @@
  *   owner cell on a developer-held row, else 开发商): the vote rules count them once.
  * - Error reasons never repeat a cell's personal data; a full ID number is rejected outright.
  */
-import { type CsvRecord, isBlankRecord, readCsv } from '../shared/csv.js';
+import { type CsvRecord, type HeaderSpec, isBlankRecord, readCsv, readHeader } from '../shared/csv.js';
 import { type Area, areaToHundredths, formatArea, normalizeDigits, parseArea } from '../shared/decimal.js';
 
 export interface RosterRow {
@@ -305,46 +305,11 @@ interface ValidRow extends RosterRow {
   owners: OwnerRef[];
 }
 
-type HeaderResult = { ok: true; columns: Column[] } | { ok: false; errors: RosterError[] };
-
-const headerKey = (cell: string): string =>
-  normalizeDigits(cell)
-    .trim()
-    .toLowerCase()
-    .replace(/[\s_-]+/g, '');
-
-const readHeader = (record: CsvRecord): HeaderResult => {
-  const { line } = record;
-  if (record.error) return { ok: false, errors: [{ line, reason: `header: ${record.error}` }] };
-  const errors: RosterError[] = [];
-  const columns: Column[] = [];
-  const unknown: string[] = [];
-  const seen = new Map<Column, string>();
-  for (const [index, cell] of record.fields.entries()) {
-    const label = cell.trim();
-    const column = HEADER_ALIASES[headerKey(cell)];
-    if (!column) {
-      unknown.push(label === '' ? `(blank, column ${index + 1})` : `"${label}"`);
-      continue;
-    }
-    const earlier = seen.get(column);
-    if (earlier !== undefined)
-      errors.push({ line, reason: `columns "${earlier}" and "${label}" are both ${column}` });
-    seen.set(column, label);
-    columns.push(column);
-  }
-  if (unknown.length > 0)
-    errors.push({
-      line,
-      reason: `unknown column${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; expected ${ALL_COLUMNS.join(', ')} (or 楼号, 室号, 专有面积, 业主姓名, 证件号后四位, 手机号, 开发商持有)`,
-    });
-  const missing = REQUIRED.filter((column) => !seen.has(column));
-  if (missing.length > 0)
-    errors.push({
-      line,
-      reason: `missing required column${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`,
-    });
-  return errors.length > 0 ? { ok: false, errors } : { ok: true, columns };
+const HEADER: HeaderSpec<Column> = {
+  aliases: HEADER_ALIASES,
+  required: REQUIRED,
+  all: ALL_COLUMNS,
+  chineseNames: ['楼号', '室号', '专有面积', '业主姓名', '证件号后四位', '手机号', '开发商持有'],
 };
 
 // String.prototype.trim already removes the ideographic space.
@@ -553,7 +518,7 @@ export const parseRoster = (csv: string, opts: RosterOptions): RosterResult => {
   const [header, ...data] = records;
   if (!header)
     return { ok: false, errors: [{ line: 1, reason: 'the roster is empty; a header row is required' }] };
-  const head = readHeader(header);
+  const head = readHeader(header, HEADER);
   if (!head.ok) return head;
   if (data.length === 0)
     return { ok: false, errors: [{ line: header.line, reason: 'the roster has a header but no units' }] };

@@ -17,7 +17,7 @@
  */
 
 import { unitIdOf } from '../registry/roster.js';
-import { type CsvRecord, isBlankRecord, readCsv } from '../shared/csv.js';
+import { type CsvRecord, type HeaderSpec, isBlankRecord, readCsv, readHeader } from '../shared/csv.js';
 import { normalizeDigits } from '../shared/decimal.js';
 
 export interface LedgerEntry {
@@ -211,46 +211,11 @@ const readMonths = (raw: string): Cell<number | undefined> => {
 // ---------------------------------------------------------------------------------------------------
 // The ledger
 
-type HeaderResult = { ok: true; columns: Column[] } | { ok: false; errors: LedgerError[] };
-
-const headerKey = (cell: string): string =>
-  normalizeDigits(cell)
-    .trim()
-    .toLowerCase()
-    .replace(/[\s_-]+/g, '');
-
-const readHeader = (record: CsvRecord): HeaderResult => {
-  const { line } = record;
-  if (record.error) return { ok: false, errors: [{ line, reason: `header: ${record.error}` }] };
-  const errors: LedgerError[] = [];
-  const columns: Column[] = [];
-  const unknown: string[] = [];
-  const seen = new Map<Column, string>();
-  for (const [index, cell] of record.fields.entries()) {
-    const label = cell.trim();
-    const column = HEADER_ALIASES[headerKey(cell)];
-    if (!column) {
-      unknown.push(label === '' ? `(blank, column ${index + 1})` : `"${label}"`);
-      continue;
-    }
-    const earlier = seen.get(column);
-    if (earlier !== undefined)
-      errors.push({ line, reason: `columns "${earlier}" and "${label}" are both ${column}` });
-    seen.set(column, label);
-    columns.push(column);
-  }
-  if (unknown.length > 0)
-    errors.push({
-      line,
-      reason: `unknown column${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; expected ${ALL_COLUMNS.join(', ')} (or 楼号, 室号, 欠费金额, 欠费起始, 欠费月数)`,
-    });
-  const missing = REQUIRED.filter((column) => !seen.has(column));
-  if (missing.length > 0)
-    errors.push({
-      line,
-      reason: `missing required column${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`,
-    });
-  return errors.length > 0 ? { ok: false, errors } : { ok: true, columns };
+const HEADER: HeaderSpec<Column> = {
+  aliases: HEADER_ALIASES,
+  required: REQUIRED,
+  all: ALL_COLUMNS,
+  chineseNames: ['楼号', '室号', '欠费金额', '欠费起始', '欠费月数'],
 };
 
 interface RowContext {
@@ -348,7 +313,7 @@ export const parseFeeLedger = (csv: string, opts: LedgerOptions): LedgerResult =
   const [header, ...data] = records;
   if (!header)
     return { ok: false, errors: [{ line: 1, reason: 'the fee ledger is empty; a header row is required' }] };
-  const head = readHeader(header);
+  const head = readHeader(header, HEADER);
   if (!head.ok) return head;
   if (data.length === 0)
     return { ok: false, errors: [{ line: header.line, reason: 'the fee ledger has a header but no rows' }] };
