@@ -4,8 +4,7 @@
  * no vote and no seal, a training record comes before the start, duties are logged, and a pay change
  * needs a newer passing vote.
  */
-import { getMatterResult } from '../meetings/service.js';
-import { getMeeting } from '../meetings/store.js';
+import { passedMatterOf } from '../meetings/service.js';
 import { getRecord } from '../registry/store.js';
 import type { Caller } from '../shared/auth.js';
 import { BadRequestError, ConflictError, NotFoundError, problem } from '../shared/errors.js';
@@ -74,23 +73,10 @@ export const approvePost = async (
   caller: Caller,
   committeeId: string,
   input: { meetingId: string; matterId: string; payCapFen: number },
-  now: string,
+  _now: string,
 ) => {
   const { sd, areaId } = await loadCommittee(caller, committeeId);
-  const meeting = await getMeeting(sd, input.meetingId);
-  if (meeting === undefined || meeting.areaId !== areaId)
-    throw new BadRequestError(
-      `No meeting ${input.meetingId} in area ${areaId}.`,
-      problem('/body/meetingId', 'Unknown meeting'),
-    );
-  if (!meeting.matters.some((matter) => matter.matterId === input.matterId))
-    throw new BadRequestError(
-      `Meeting ${input.meetingId} has no matter ${input.matterId}.`,
-      problem('/body/matterId', 'Unknown matter'),
-    );
-  const result = await getMatterResult(sd, input.meetingId, input.matterId);
-  if (result === undefined) throw new ConflictError(`Matter ${input.matterId} has no published result yet.`);
-  if (!result.passed) throw new ConflictError(`The owners did not pass matter ${input.matterId}.`);
+  const { closedAt } = await passedMatterOf(sd, areaId, input.meetingId, input.matterId);
   const posts = await listData<SecretaryPost>(partition(sd, committeeId), 'POST#');
   if (posts.some(({ data }) => data.meetingId === input.meetingId && data.matterId === input.matterId))
     throw new ConflictError('This vote approved a post already; a change needs a new vote.');
@@ -100,7 +86,7 @@ export const approvePost = async (
     committeeId,
     areaId,
     ...input,
-    approvedAt: meeting.closedAt ?? now,
+    approvedAt: closedAt,
     recordedBy: caller.sub,
   };
   if (!(await putOnce(postKey(sd, committeeId, version), post)))

@@ -192,6 +192,35 @@ export const getMatterResult = async (
   return matters.find((matter) => matter.matterId === matterId);
 };
 
+/**
+ * A matter of a closed meeting of the area that the owners passed, as another feature cites it (a
+ * secretary post and its pay cap, a covenant's adoption): 400 for a meeting of another area or an
+ * unknown matter, 409 while no result is published or when the owners did not pass it.
+ */
+export const passedMatterOf = async (
+  subDistrictId: string,
+  areaId: string,
+  meetingId: string,
+  matterId: string,
+) => {
+  const meeting = await getMeeting(subDistrictId, meetingId);
+  if (meeting === undefined || meeting.areaId !== areaId)
+    throw new BadRequestError(
+      `No meeting ${meetingId} in area ${areaId}.`,
+      problem('/body/meetingId', 'Unknown meeting'),
+    );
+  if (!meeting.matters.some((matter) => matter.matterId === matterId))
+    throw new BadRequestError(
+      `Meeting ${meetingId} has no matter ${matterId}.`,
+      problem('/body/matterId', 'Unknown matter'),
+    );
+  const result = await getMatterResult(subDistrictId, meetingId, matterId);
+  if (result === undefined || meeting.closedAt === undefined)
+    throw new ConflictError(`Matter ${matterId} has no published result yet.`);
+  if (!result.passed) throw new ConflictError(`The owners did not pass matter ${matterId}.`);
+  return { meeting, result, closedAt: meeting.closedAt };
+};
+
 // ---------------------------------------------------------------------------------------------------
 // Opening: the roll is frozen
 

@@ -11,8 +11,7 @@
  *   observed before that is refused.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { getMatterResult } from '../meetings/service.js';
-import { getMeeting } from '../meetings/store.js';
+import { passedMatterOf } from '../meetings/service.js';
 import { loadVisible } from '../registry/service.js';
 import { getRecord, type RegistryRecord } from '../registry/store.js';
 import type { Caller, Role } from '../shared/auth.js';
@@ -144,28 +143,14 @@ export const adoptCovenant = async (
       `No covenant ${input.covenantId} version ${input.version}.`,
       problem('/body/version', 'Unknown covenant version'),
     );
-  const meeting = await getMeeting(sd, input.meetingId);
-  if (meeting === undefined || meeting.areaId !== areaId)
-    throw new BadRequestError(
-      `No meeting ${input.meetingId} in area ${areaId}.`,
-      problem('/body/meetingId', 'Unknown meeting'),
-    );
-  if (!meeting.matters.some((matter) => matter.matterId === input.matterId))
-    throw new BadRequestError(
-      `Meeting ${input.meetingId} has no matter ${input.matterId}.`,
-      problem('/body/matterId', 'Unknown matter'),
-    );
-  const result = await getMatterResult(sd, input.meetingId, input.matterId);
-  if (result === undefined || meeting.closedAt === undefined)
-    throw new ConflictError(`Matter ${input.matterId} has no published result yet.`);
-  if (!result.passed) throw new ConflictError(`The owners did not pass matter ${input.matterId}.`);
+  const { closedAt } = await passedMatterOf(sd, areaId, input.meetingId, input.matterId);
   const adoption: Adoption & { recordedAt: string; recordedBy: string } = {
     areaId,
     covenantId: input.covenantId,
     version: input.version,
     meetingId: input.meetingId,
     matterId: input.matterId,
-    adoptedOn: meeting.closedAt,
+    adoptedOn: closedAt,
     recordedAt: now,
     recordedBy: caller.sub,
   };
