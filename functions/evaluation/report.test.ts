@@ -286,6 +286,40 @@ describe('renderReportHtml: a full report', () => {
 });
 
 describe('renderReportHtml: variants', () => {
+  it("shows the area's resident-code cases by type, and no such section without them", () => {
+    const counts = (opened: number, closed: number, referred: number, median: number | null) => ({
+      opened,
+      open: opened - closed - referred,
+      closed,
+      referred,
+      closedAtFirstStep: closed,
+      medianDaysToClose: median,
+    });
+    const html = renderReportHtml({
+      ...fullReport(),
+      residentCases: {
+        total: 6,
+        byType: {
+          'corridor-clutter': counts(3, 2, 1, 4.5),
+          'garbage-sorting': counts(0, 0, 0, null),
+          'fee-arrears': counts(3, 1, 1, 30),
+        },
+      },
+    });
+    expect(sectionIds(html)).toContain('cases');
+    expect(markupProblems(html)).toEqual([]);
+    const row = (label: string) => html.match(new RegExp(`<tr><td>${label}</td>(.*?)</tr>`))?.[1] ?? '';
+    expect(
+      row('楼道堆物')
+        .match(/>([^<]*)</g)
+        ?.map((cell) => cell.slice(1, -1))
+        .filter((cell) => cell !== ''),
+    ).toEqual(['3', '0', '2', '2', '1', '4.5']);
+    expect(row('垃圾分类')).toContain('—');
+    expect(row('物业费欠缴')).toContain('>30<');
+    expect(sectionIds(renderReportHtml(fullReport()))).not.toContain('cases');
+  });
+
   it('marks an open cycle as provisional (临时, 未定稿) in the title, header, score and footer', () => {
     const html = renderReportHtml({ ...fullReport(), status: 'open' });
     expect(html).toMatch(/<title>[^<]*（临时）<\/title>/);

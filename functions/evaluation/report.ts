@@ -61,8 +61,29 @@ export interface CommitteeReport {
     gradeChange: 'up' | 'down' | 'same' | 'new';
   };
   fund?: { year: number; allocatedFen: number };
+  /** The area's resident-code cases by type (functions/resident, its caseStatistics). */
+  residentCases?: {
+    byType: Record<
+      string,
+      {
+        opened: number;
+        open: number;
+        closed: number;
+        referred: number;
+        closedAtFirstStep: number;
+        medianDaysToClose: number | null;
+      }
+    >;
+    total: number;
+  };
   generatedAt: string;
 }
+
+const CASE_TYPE_LABELS: Record<string, string> = {
+  'corridor-clutter': '楼道堆物',
+  'garbage-sorting': '垃圾分类',
+  'fee-arrears': '物业费欠缴',
+};
 
 export const GRADE_LABELS: Record<Grade, string> = {
   '5-star': '五星 ★★★★★',
@@ -390,6 +411,25 @@ export const renderReportHtml = (report: CommitteeReport): string => {
       '</tbody>',
       '</table>',
       `<p>分数变化 <strong>${e(signedPoints(c.scoreChangeHundredths))}</strong> 分 · 等级${e(GRADE_CHANGE_LABELS[c.gradeChange] ?? c.gradeChange)}</p>`,
+      '</section>',
+    );
+  }
+
+  if (report.residentCases) {
+    const rows = Object.entries(report.residentCases.byType);
+    parts.push(
+      '<section aria-labelledby="cases">',
+      '<h2 id="cases">住户守则案件</h2>',
+      '<table>',
+      '<caption>本区域住户守则案件（劝阻、公示、移交）</caption>',
+      '<thead><tr><th scope="col">类别</th><th scope="col" class="num">立案</th><th scope="col" class="num">办理中</th><th scope="col" class="num">已纠正</th><th scope="col" class="num">其中劝阻即纠正</th><th scope="col" class="num">已移交</th><th scope="col" class="num">结案中位天数</th></tr></thead>',
+      '<tbody>',
+      ...rows.map(
+        ([caseType, t]) =>
+          `<tr><td>${e(CASE_TYPE_LABELS[caseType] ?? caseType)}</td><td class="num">${e(t.opened)}</td><td class="num">${e(t.open)}</td><td class="num">${e(t.closed)}</td><td class="num">${e(t.closedAtFirstStep)}</td><td class="num">${e(t.referred)}</td><td class="num">${t.medianDaysToClose === null ? '—' : e(t.medianDaysToClose)}</td></tr>`,
+      ),
+      '</tbody>',
+      '</table>',
       '</section>',
     );
   }

@@ -3,9 +3,11 @@
  * against the registry), score sheets, finalising a committee's result (computed indicators from the
  * meetings and disclosures on record), the report, the guidance fund and the disclosures committees post.
  */
+
 import { getResult, listMeetings } from '../meetings/store.js';
 import { loadVisible } from '../registry/service.js';
 import { getRecord, listAllRecords, parentKeyOf } from '../registry/store.js';
+import { statisticsOf } from '../resident/rules.js';
 import type { Caller } from '../shared/auth.js';
 import { BadRequestError, ConflictError, ForbiddenError, NotFoundError, problem } from '../shared/errors.js';
 import {
@@ -466,6 +468,7 @@ export const reportOf = async (
         }
       : {}),
     ...(await fundOf(sd, cycleId, committeeId, cycle.year)),
+    residentCases: await statisticsOf(sd, areaId),
     generatedAt: now,
   };
 };

@@ -91,7 +91,7 @@ export interface Ladder {
   tunedBy?: { areaId: string; at: string };
 }
 
-const ladderStepSchema = z
+const ladderStepSchema = /* @__PURE__ */ z
   .object({
     stepId: slugSchema,
     kind: z.enum(STEP_KINDS),
@@ -111,7 +111,7 @@ const ladderStepSchema = z
  * referTo and no deadline; referTo on no other step. Fee arrears close when paid, the others when
  * remedied.
  */
-export const ladderSchema = z
+export const ladderSchema = /* @__PURE__ */ z
   .object({
     caseType: z.enum(CASE_TYPES),
     steps: z.array(ladderStepSchema).min(1).max(10),
@@ -297,7 +297,7 @@ export const DEFAULT_LADDERS: Readonly<Record<CaseType, Ladder>> = {
 // Tuning a ladder
 
 /** An area's tuning (request body): every step of the ladder, in order, with what changes. */
-export const ladderTuningSchema = z
+export const ladderTuningSchema = /* @__PURE__ */ z
   .object({
     steps: z
       .array(
@@ -432,7 +432,7 @@ const text = (max: number) => z.string().trim().min(1).max(max);
  * A version of a covenant: its articles and the rules cases cite, each rule pointing at an article of
  * the same version. Article and rule ids are unique within the version.
  */
-export const covenantSchema = z
+export const covenantSchema = /* @__PURE__ */ z
   .object({
     covenantId: slugSchema,
     version: z.number().int().min(1).max(9999),
@@ -635,7 +635,7 @@ export interface CaseState {
  * unitIds and postingBoard (a plain object documents better than a union); parsed, they are Notice's
  * union.
  */
-export const noticeSchema = z
+export const noticeSchema = /* @__PURE__ */ z
   .object({
     stepId: slugSchema,
     channel: z.enum(NOTICE_CHANNELS),

@@ -9,6 +9,7 @@ import {
   type CaseState,
   type CaseType,
   type Covenant,
+  caseStatistics,
   DEFAULT_LADDERS,
   type Ladder,
   namedRuleInForce,
@@ -95,3 +96,20 @@ export const ruleFor = async (
 
 export const storeNewCase = async (record: ResidentCase) =>
   putOnce(keys.case(record.subDistrictId, record.areaId, record.caseId), record);
+
+/** Case statistics of the area: its committee's evaluation report shows them, and a route serves them. */
+export const statisticsOf = async (sd: string, areaId: string) => {
+  const all = await casesOf(sd, areaId);
+  return {
+    areaId,
+    ...caseStatistics(
+      all.map(({ data }) => ({
+        caseType: data.caseType,
+        status: data.state.status,
+        openedAt: data.openedAt,
+        stepIndex: data.state.stepIndex,
+        ...(data.state.closedAt === undefined ? {} : { closedAt: data.state.closedAt }),
+      })),
+    ),
+  };
+};

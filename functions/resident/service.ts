@@ -44,6 +44,7 @@ import {
   ladderOf,
   type ResidentCase,
   ruleFor,
+  statisticsOf,
   storeNewCase,
   unitsOfArea,
 } from './rules.js';
@@ -530,20 +531,4 @@ export const importFeeLedger = async (caller: Caller, areaId: string, csv: strin
 export const areaStatistics = async (caller: Caller, areaId: string) => {
   const area = await visibleArea(caller, areaId);
   return statisticsOf(area.subDistrictId, areaId);
-};
-
-export const statisticsOf = async (sd: string, areaId: string) => {
-  const all = await casesOf(sd, areaId);
-  return {
-    areaId,
-    ...caseStatistics(
-      all.map(({ data }) => ({
-        caseType: data.caseType,
-        status: data.state.status,
-        openedAt: data.openedAt,
-        stepIndex: data.state.stepIndex,
-        ...(data.state.closedAt === undefined ? {} : { closedAt: data.state.closedAt }),
-      })),
-    ),
-  };
 };

@@ -325,6 +325,16 @@ describe('a committee evaluation cycle from assignment to the guidance fund', ()
     const json = (await report('bsy-1', committees.get('bsy-1'))).body;
     expect(json).toMatchObject({ status: 'finalised', grade: 'pass', scoreHundredths: 6350 });
     expect(json.gaps.length).toBe(json.followUps.length);
+    // The area's resident-code cases come with the report (none in this area).
+    expect(json.residentCases).toMatchObject({
+      total: 0,
+      byType: {
+        'fee-arrears': { opened: 0 },
+        'corridor-clutter': { opened: 0 },
+        'garbage-sorting': { opened: 0 },
+      },
+    });
+    expect(html.text).toContain('住户守则案件');
     expect((await report('bsy-1', committees.get('bsy-2'))).status).toBe(404);
   });
 
