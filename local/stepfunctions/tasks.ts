@@ -186,17 +186,15 @@ async function invokeWithToken(
   });
   const parameters = asParameters(replaceString(input, deps.tokenPlaceholder, token), 'lambda:invoke');
   // A durable execution stores the token before anyone can hold it: a callback after a restart finds it.
-  // That includes the history, whose TaskScheduled shows the token: it was once read there and the cloud
-  // killed before the checkpoint was written, and after the restart the token was unknown.
-  await execution.checkpoints?.token(stateName, {
-    token,
-    timeoutAt: Date.now() + spec.timeoutSeconds * 1000,
-  });
   if (execution.scheduled !== undefined) {
     // One turn, so the history has this state's entry before its TaskScheduled.
     await new Promise((resolve) => setImmediate(resolve));
     execution.scheduled(stateName, spec, parameters);
   }
+  await execution.checkpoints?.token(stateName, {
+    token,
+    timeoutAt: Date.now() + spec.timeoutSeconds * 1000,
+  });
   try {
     await callLambda(deps, functionNameOf(parameters), parameters.Payload ?? {});
   } catch (error) {
