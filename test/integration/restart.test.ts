@@ -263,6 +263,15 @@ describe('the local cloud survives SIGKILL: schedules, queued messages, waiting 
     // Nothing has escalated yet: the deadline is still ahead.
     expect((await violations())[0]?.escalations).toBe(0);
 
+    // The history shows the token before its checkpoint is stored; the engine says it waits once the
+    // checkpoint is stored and the Lambda has the token. A kill in between (seen on a loaded machine)
+    // resumes the execution with a new token.
+    await eventually(
+      async () => (output.join('').includes('Approve waits for its task token') ? true : undefined),
+      10_000,
+      'the token task to be stored',
+    );
+
     // kill -9 of the whole process tree, the JVM with it.
     process.kill(-(first.child.pid as number), 'SIGKILL');
     await exited(first.child);
