@@ -55,7 +55,7 @@ export const postDisclosure = httpRoute(r.postDisclosure, async ({ caller, param
 );
 
 export const approveSecretaryPost = httpRoute(r.approveSecretaryPost, async ({ caller, params, body }) =>
-  json(201, await secretaries.approvePost(caller, params.committeeId, body, now())),
+  json(201, await secretaries.approvePost(caller, params.committeeId, body)),
 );
 export const hireSecretary = httpRoute(r.hireSecretary, async ({ caller, params, body }) =>
   json(201, await secretaries.hire(caller, params.committeeId, body, now())),

@@ -73,7 +73,6 @@ export const approvePost = async (
   caller: Caller,
   committeeId: string,
   input: { meetingId: string; matterId: string; payCapFen: number },
-  _now: string,
 ) => {
   const { sd, areaId } = await loadCommittee(caller, committeeId);
   const { closedAt } = await passedMatterOf(sd, areaId, input.meetingId, input.matterId);

@@ -4,7 +4,7 @@
  */
 import { openCase } from './domain.js';
 import { floorOfRoom, ladderOf, type ResidentCase, ruleFor, storeNewCase, unitsOfArea } from './rules.js';
-import { VIOLATION_CASE_TYPES } from './violation-event.js';
+import { VIOLATION_CASE_TYPES, type ViolationCaseEvent } from './violation-event.js';
 
 /**
  * Opens the resident-code case of a violation the sensors found (corridor clutter, garbage sorting), once
@@ -13,18 +13,7 @@ import { VIOLATION_CASE_TYPES } from './violation-event.js';
  * (or the zone's) posting board. Returns the case id, or why none was opened.
  */
 export const openCaseForViolation = async (
-  input: {
-    subDistrictId: string;
-    compoundId: string;
-    areaId?: string;
-    scenarioId: string;
-    violationId: string;
-    thingName: string;
-    zoneId: string;
-    building?: string;
-    floor?: number;
-    observedAt: string;
-  },
+  input: Omit<ViolationCaseEvent, 'kind'>,
   now: string,
 ): Promise<{ opened: true; caseId: string } | { opened: false; reason: string }> => {
   const caseType = VIOLATION_CASE_TYPES[input.scenarioId as keyof typeof VIOLATION_CASE_TYPES];
